@@ -1,0 +1,371 @@
+import {
+  CodePipelineClient as SdkClient,
+  type CodePipelineClientConfig,
+  GetPipelineExecutionCommand,
+  ListPipelineExecutionsCommand,
+  ListPipelinesCommand
+} from "@aws-sdk/client-codepipeline"
+import {
+  Chunk,
+  Config,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Option,
+  ParseResult,
+  Redacted,
+  Schedule,
+  Schema,
+  type SchemaAST,
+  Stream
+} from "effect"
+import {
+  type CodePipelineError,
+  InvalidInputError,
+  isRetryable,
+  NetworkError,
+  ResponseDecodeError
+} from "./CodePipelineError.js"
+import {
+  NextToken,
+  parse,
+  PipelineExecutionId,
+  PipelineName,
+  StageName
+} from "./Identifiers.js"
+import * as RateLimiter from "./internal/rateLimiter.js"
+import { fromSdkError, type RequestContext } from "./internal/sdkError.js"
+import { isTerminal, PipelineExecution } from "./PipelineExecution.js"
+import { PipelineExecutionSummary } from "./PipelineExecutionSummary.js"
+import { PipelineSummary } from "./PipelineSummary.js"
+
+/** Options of `listPipelineExecutions`. */
+export interface ListExecutionsOptions {
+  /** Page size, 1–100 (default 100). */
+  readonly pageSize?: number
+  /** Only executions that succeeded in this stage. */
+  readonly succeededInStage?: string
+  /** Called with a summary that does not decode; the summary is then skipped. Without it the stream fails. */
+  readonly onMalformed?: (error: ResponseDecodeError) => Effect.Effect<void>
+}
+
+/** Options of `awaitExecution`. */
+export interface AwaitOptions {
+  /** How often to poll (default: every 5 seconds). */
+  readonly schedule?: Schedule.Schedule<unknown, PipelineExecution>
+}
+
+/** The CodePipeline calls pipetrail needs, decoded into domain types, failing only with `CodePipelineError`. */
+export interface CodePipelineService {
+  /** Fetches one execution; fails before any request when the name or id is invalid. */
+  readonly getPipelineExecution: (
+    pipelineName: string,
+    pipelineExecutionId: string
+  ) => Effect.Effect<PipelineExecution, CodePipelineError>
+  /** Every execution summary of a pipeline, newest first, over all pages. */
+  readonly listPipelineExecutions: (
+    pipelineName: string,
+    options?: ListExecutionsOptions
+  ) => Stream.Stream<PipelineExecutionSummary, CodePipelineError>
+  /** Every pipeline of the account and region, over all pages. */
+  readonly listPipelines: (options?: {
+    readonly pageSize?: number
+  }) => Stream.Stream<PipelineSummary, CodePipelineError>
+  /** Polls an execution until it reaches a terminal status; returns that final state. */
+  readonly awaitExecution: (
+    pipelineName: string,
+    pipelineExecutionId: string,
+    options?: AwaitOptions
+  ) => Effect.Effect<PipelineExecution, CodePipelineError>
+}
+
+/** The CodePipeline service. */
+export class CodePipeline extends Context.Tag("@pipetrail/core/CodePipeline")<CodePipeline, CodePipelineService>() {}
+
+/** The raw AWS SDK client, its own service so tests can swap it. */
+export class CodePipelineClient extends Context.Tag("@pipetrail/core/CodePipelineClient")<
+  CodePipelineClient,
+  SdkClient
+>() {}
+
+/** Static credentials; the secret stays `Redacted` until handed to the SDK. */
+export interface Credentials {
+  readonly accessKeyId: string
+  readonly secretAccessKey: Redacted.Redacted<string>
+  readonly sessionToken?: Redacted.Redacted<string>
+}
+
+/** How to reach CodePipeline and how hard to push it. */
+export interface CodePipelineConfig {
+  /** AWS region; defaults to the SDK's chain (`AWS_REGION`, profile). */
+  readonly region?: string
+  /** Named profile from the shared config files. */
+  readonly profile?: string
+  /** Static credentials instead of the default chain. */
+  readonly credentials?: Credentials
+  /** Endpoint override: the emulator, LocalStack, a VPC endpoint. */
+  readonly endpoint?: string
+  /** Attempts per call, including the first (default 8). */
+  readonly maxAttempts?: number
+  /** Starting request rate, per second (default 10); it adapts to throttling. */
+  readonly requestsPerSecond?: number
+  /** The rate never grows beyond this (default 100). */
+  readonly maxRequestsPerSecond?: number
+  /** Requests in flight at once (default 8). */
+  readonly concurrency?: number
+  /** Time limit of one attempt (default 30 seconds). */
+  readonly requestTimeout?: Duration.DurationInput
+  /** First retry delay; doubles with jitter up to `maxRetryDelay` (default 100 ms). */
+  readonly baseRetryDelay?: Duration.DurationInput
+  /** Cap of a retry delay (default 10 seconds). */
+  readonly maxRetryDelay?: Duration.DurationInput
+}
+
+const decodeOptions: SchemaAST.ParseOptions = { errors: "all", onExcessProperty: "preserve" }
+
+const formatIssue = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
+
+const withoutMetadata = (output: object): unknown => {
+  const { $metadata: _, ...rest } = output as { $metadata?: unknown }
+  return rest
+}
+
+const validatePageSize = (value: number | undefined, max: number) =>
+  value === undefined || (Number.isInteger(value) && value >= 1 && value <= max)
+    ? Effect.succeed(value)
+    : Effect.fail(
+        new InvalidInputError({ field: "pageSize", value: String(value), message: `page size must be an integer from 1 to ${max}` })
+      )
+
+/** Builds the service over the SDK client in context: validation, pacing, retries, decoding. */
+export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelineService, never, CodePipelineClient> =>
+  Effect.gen(function* () {
+    const client = yield* CodePipelineClient
+    const limiter = yield* RateLimiter.make({
+      initial: config.requestsPerSecond ?? 10,
+      min: 0.2,
+      max: Math.max(config.maxRequestsPerSecond ?? 100, config.requestsPerSecond ?? 0)
+    })
+    const semaphore = yield* Effect.makeSemaphore(config.concurrency ?? 8)
+    const timeout = Duration.decode(config.requestTimeout ?? "30 seconds")
+    const retrySchedule = Schedule.exponential(config.baseRetryDelay ?? "100 millis").pipe(
+      Schedule.either(Schedule.spaced(config.maxRetryDelay ?? "10 seconds")),
+      Schedule.jittered,
+      Schedule.intersect(Schedule.recurs(Math.max(0, (config.maxAttempts ?? 8) - 1)))
+    )
+
+    const attempt = <A>(context: RequestContext, call: (signal: AbortSignal) => Promise<A>) =>
+      limiter.take.pipe(
+        Effect.zipRight(
+          Effect.tryPromise({ try: call, catch: (cause) => fromSdkError(context, cause) }).pipe(
+            Effect.timeoutFail({
+              duration: timeout,
+              onTimeout: () =>
+                new NetworkError({
+                  operation: context.operation,
+                  code: "Timeout",
+                  message: `no answer within ${Duration.format(timeout)}`
+                })
+            })
+          )
+        ),
+        Effect.tapBoth({
+          onFailure: (error) => (error._tag === "ThrottledError" ? limiter.throttled : Effect.void),
+          onSuccess: () => limiter.succeeded
+        }),
+        semaphore.withPermits(1)
+      )
+
+    const send = <A>(context: RequestContext, call: (signal: AbortSignal) => Promise<A>) =>
+      attempt(context, call).pipe(
+        Effect.tapError((error) =>
+          isRetryable(error)
+            ? Effect.logDebug(`${context.operation} failed, retrying`).pipe(Effect.annotateLogs({ error: error._tag }))
+            : Effect.void
+        ),
+        Effect.retry({ schedule: retrySchedule, while: isRetryable }),
+        Effect.withSpan(`CodePipeline.${context.operation}`, {
+          attributes: { pipelineName: context.pipelineName, pipelineExecutionId: context.pipelineExecutionId }
+        })
+      )
+
+    const decodeWith =
+      <A, I>(schema: Schema.Schema<A, I>, context: RequestContext) =>
+      (payload: unknown): Effect.Effect<A, ResponseDecodeError> =>
+        Either.match(Schema.decodeUnknownEither(schema, decodeOptions)(payload), {
+          onLeft: (error) =>
+            Effect.fail(
+              new ResponseDecodeError({
+                operation: context.operation,
+                ...(context.pipelineName === undefined ? {} : { pipelineName: context.pipelineName }),
+                ...(context.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: context.pipelineExecutionId }),
+                payload,
+                issue: formatIssue(error)
+              })
+            ),
+          onRight: Effect.succeed
+        })
+
+    const getPipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
+      Effect.gen(function* () {
+        const name = yield* parse(PipelineName, "pipelineName")(pipelineName)
+        const id = yield* parse(PipelineExecutionId, "pipelineExecutionId")(pipelineExecutionId)
+        const context: RequestContext = { operation: "GetPipelineExecution", pipelineName: name, pipelineExecutionId: id }
+        const output = yield* send(context, (abortSignal) =>
+          client.send(new GetPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id }), { abortSignal })
+        )
+        const payload = withoutMetadata(output) as { pipelineExecution?: unknown }
+        if (payload.pipelineExecution === undefined) {
+          return yield* new ResponseDecodeError({
+            operation: context.operation,
+            pipelineName: name,
+            pipelineExecutionId: id,
+            payload,
+            issue: "the response has no pipelineExecution"
+          })
+        }
+        return yield* decodeWith(PipelineExecution, context)(payload.pipelineExecution)
+      })
+
+    const listPipelineExecutions = (pipelineName: string, options: ListExecutionsOptions = {}) =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const name = yield* parse(PipelineName, "pipelineName")(pipelineName)
+          const pageSize = yield* validatePageSize(options.pageSize, 100)
+          const stage =
+            options.succeededInStage === undefined
+              ? undefined
+              : yield* parse(StageName, "succeededInStage")(options.succeededInStage)
+          const context: RequestContext = { operation: "ListPipelineExecutions", pipelineName: name }
+          const decodeSummary = decodeWith(PipelineExecutionSummary, context)
+          const page = (nextToken: Option.Option<string>) =>
+            Effect.gen(function* () {
+              const output = yield* send(context, (abortSignal) =>
+                client.send(
+                  new ListPipelineExecutionsCommand({
+                    pipelineName: name,
+                    ...(pageSize === undefined ? {} : { maxResults: pageSize }),
+                    ...(stage === undefined ? {} : { filter: { succeededInStage: { stageName: stage } } }),
+                    ...(Option.isSome(nextToken) ? { nextToken: nextToken.value } : {})
+                  }),
+                  { abortSignal }
+                )
+              )
+              const items = yield* Effect.forEach(output.pipelineExecutionSummaries ?? [], (raw) =>
+                decodeSummary(raw).pipe(
+                  Effect.map(Option.some),
+                  Effect.catchAll((error) =>
+                    options.onMalformed === undefined
+                      ? Effect.fail(error)
+                      : Effect.as(options.onMalformed(error), Option.none<PipelineExecutionSummary>())
+                  )
+                )
+              )
+              return [Chunk.fromIterable(items.flatMap(Option.toArray)), nextPage(output.nextToken)] as const
+            })
+          return Stream.paginateChunkEffect(Option.none<string>(), page)
+        })
+      )
+
+    const listPipelines = (options: { readonly pageSize?: number } = {}) =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const pageSize = yield* validatePageSize(options.pageSize, 1000)
+          const context: RequestContext = { operation: "ListPipelines" }
+          const decodePage = decodeWith(Schema.Array(PipelineSummary), context)
+          const page = (nextToken: Option.Option<string>) =>
+            send(context, (abortSignal) =>
+              client.send(
+                new ListPipelinesCommand({
+                  ...(pageSize === undefined ? {} : { maxResults: pageSize }),
+                  ...(Option.isSome(nextToken) ? { nextToken: nextToken.value } : {})
+                }),
+                { abortSignal }
+              )
+            ).pipe(
+              Effect.flatMap((output) =>
+                Effect.map(decodePage(output.pipelines ?? []), (items) => [Chunk.fromIterable(items), nextPage(output.nextToken)] as const)
+              )
+            )
+          return Stream.paginateChunkEffect(Option.none<string>(), page)
+        })
+      )
+
+    const awaitExecution = (pipelineName: string, pipelineExecutionId: string, options: AwaitOptions = {}) =>
+      getPipelineExecution(pipelineName, pipelineExecutionId).pipe(
+        Effect.repeat(untilTerminal(options.schedule ?? Schedule.spaced("5 seconds")))
+      )
+
+    return CodePipeline.of({ getPipelineExecution, listPipelineExecutions, listPipelines, awaitExecution })
+  })
+
+/** Repeats on `schedule` while the execution is not terminal; outputs the last state seen. */
+export const untilTerminal = (schedule: Schedule.Schedule<unknown, PipelineExecution>) =>
+  schedule.pipe(
+    Schedule.zipRight(Schedule.identity<PipelineExecution>()),
+    Schedule.whileInput((execution: PipelineExecution) => !isTerminal(execution.status))
+  )
+
+const nextPage = (token: string | undefined): Option.Option<Option.Option<string>> =>
+  Either.isRight(Schema.decodeUnknownEither(NextToken)(token)) ? Option.some(Option.some(token as string)) : Option.none()
+
+/** A scoped SDK client built from `config`; destroyed (sockets closed) when the scope closes. */
+export const layerClient = (config: CodePipelineConfig = {}): Layer.Layer<CodePipelineClient> =>
+  Layer.scoped(
+    CodePipelineClient,
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const sdkConfig: CodePipelineClientConfig = {
+          maxAttempts: 1,
+          ...(config.region === undefined ? {} : { region: config.region }),
+          ...(config.profile === undefined ? {} : { profile: config.profile }),
+          ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+          ...(config.credentials === undefined
+            ? {}
+            : {
+                credentials: {
+                  accessKeyId: config.credentials.accessKeyId,
+                  secretAccessKey: Redacted.value(config.credentials.secretAccessKey),
+                  ...(config.credentials.sessionToken === undefined
+                    ? {}
+                    : { sessionToken: Redacted.value(config.credentials.sessionToken) })
+                }
+              })
+        }
+        return new SdkClient(sdkConfig)
+      }),
+      (client) => Effect.sync(() => client.destroy())
+    )
+  )
+
+/** The service over a real SDK client built from `config`. */
+export const layer = (config: CodePipelineConfig = {}): Layer.Layer<CodePipeline> =>
+  Layer.effect(CodePipeline, make(config)).pipe(Layer.provide(layerClient(config)))
+
+/**
+ * The service configured from the environment: `AWS_REGION`, `AWS_PROFILE`,
+ * `PIPETRAIL_ENDPOINT_URL`, `PIPETRAIL_MAX_ATTEMPTS`, `PIPETRAIL_REQUESTS_PER_SECOND`,
+ * `PIPETRAIL_CONCURRENCY`; fails with a `ConfigError` when a value is malformed.
+ */
+export const layerConfig = Layer.unwrapEffect(
+  Effect.map(
+    Config.all({
+      region: Config.option(Config.string("AWS_REGION")),
+      profile: Config.option(Config.string("AWS_PROFILE")),
+      endpoint: Config.option(Config.string("PIPETRAIL_ENDPOINT_URL")),
+      maxAttempts: Config.option(Config.integer("PIPETRAIL_MAX_ATTEMPTS")),
+      requestsPerSecond: Config.option(Config.number("PIPETRAIL_REQUESTS_PER_SECOND")),
+      concurrency: Config.option(Config.integer("PIPETRAIL_CONCURRENCY"))
+    }),
+    (options) =>
+      layer(
+        Object.fromEntries(
+          Object.entries(options).flatMap(([key, value]: [string, Option.Option<unknown>]) =>
+            Option.isSome(value) ? [[key, value.value]] : []
+          )
+        ) as CodePipelineConfig
+      )
+  )
+)

@@ -1,0 +1,106 @@
+import { Schema } from "effect"
+
+/** The CodePipeline operations pipetrail calls. */
+export const Operation = Schema.Literal("GetPipelineExecution", "ListPipelineExecutions", "ListPipelines")
+/** The CodePipeline operations pipetrail calls. */
+export type Operation = typeof Operation.Type
+
+/** User input rejected before any request was sent (a bad pipeline name, execution id, page size…). */
+export class InvalidInputError extends Schema.TaggedError<InvalidInputError>()("InvalidInputError", {
+  field: Schema.String,
+  value: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The pipeline does not exist in this account and region (`PipelineNotFoundException`). */
+export class PipelineNotFoundError extends Schema.TaggedError<PipelineNotFoundError>()("PipelineNotFoundError", {
+  pipelineName: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The execution does not exist for that pipeline (`PipelineExecutionNotFoundException`). */
+export class PipelineExecutionNotFoundError extends Schema.TaggedError<PipelineExecutionNotFoundError>()(
+  "PipelineExecutionNotFoundError",
+  {
+    pipelineName: Schema.String,
+    pipelineExecutionId: Schema.String,
+    message: Schema.String
+  }
+) {}
+
+/** The service rejected the request as invalid (`ValidationException`). */
+export class ValidationError extends Schema.TaggedError<ValidationError>()("ValidationError", {
+  operation: Operation,
+  message: Schema.String,
+  requestId: Schema.optional(Schema.String)
+}) {}
+
+/** A pagination token was rejected (`InvalidNextTokenException`): restart the listing. */
+export class InvalidNextTokenError extends Schema.TaggedError<InvalidNextTokenError>()("InvalidNextTokenError", {
+  operation: Operation,
+  message: Schema.String
+}) {}
+
+/** The service throttled the request and retries were exhausted. */
+export class ThrottledError extends Schema.TaggedError<ThrottledError>()("ThrottledError", {
+  operation: Operation,
+  message: Schema.String,
+  requestId: Schema.optional(Schema.String)
+}) {}
+
+/** The caller is not allowed, or has no valid credentials. */
+export class AccessDeniedError extends Schema.TaggedError<AccessDeniedError>()("AccessDeniedError", {
+  operation: Operation,
+  reason: Schema.Literal("AccessDenied", "Credentials"),
+  code: Schema.String,
+  message: Schema.String,
+  requestId: Schema.optional(Schema.String)
+}) {}
+
+/** The service failed (5xx, or an error pipetrail does not know), after retries. */
+export class ServiceFaultError extends Schema.TaggedError<ServiceFaultError>()("ServiceFaultError", {
+  operation: Operation,
+  code: Schema.String,
+  message: Schema.String,
+  status: Schema.optional(Schema.Number),
+  requestId: Schema.optional(Schema.String)
+}) {}
+
+/** The request never got an HTTP answer: connection refused or reset, DNS, timeout. */
+export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
+  operation: Operation,
+  code: Schema.String,
+  message: Schema.String
+}) {}
+
+/** A response that does not decode into the domain types; `payload` is the raw response, kept verbatim. */
+export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>()("ResponseDecodeError", {
+  operation: Operation,
+  pipelineName: Schema.optional(Schema.String),
+  pipelineExecutionId: Schema.optional(Schema.String),
+  payload: Schema.Unknown,
+  issue: Schema.String
+}) {
+  override get message(): string {
+    return `${this.operation} returned a response that does not decode: ${this.issue}`
+  }
+}
+
+/** Every way a CodePipeline call can fail. */
+export type CodePipelineError =
+  | InvalidInputError
+  | PipelineNotFoundError
+  | PipelineExecutionNotFoundError
+  | ValidationError
+  | InvalidNextTokenError
+  | ThrottledError
+  | AccessDeniedError
+  | ServiceFaultError
+  | NetworkError
+  | ResponseDecodeError
+
+/** Whether a failed call is worth retrying: throttling, network, and faults that are not a 4xx. */
+export const isRetryable = (error: CodePipelineError): boolean =>
+  error._tag === "ThrottledError" ||
+  error._tag === "NetworkError" ||
+  (error._tag === "ServiceFaultError" && (error.status === undefined || error.status >= 500))

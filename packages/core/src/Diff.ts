@@ -1,0 +1,123 @@
+import * as Canonical from "./Canonical.js"
+import * as ExecutionDocument from "./ExecutionDocument.js"
+
+/** Whether a value appeared, disappeared or changed between two states. */
+export type ChangeKind = "added" | "removed" | "changed"
+
+/**
+ * One difference between two execution states. `path` locates it (`status`,
+ * `artifactRevisions[SourceArtifact].revisionId`, `variables[ENV]`); values are JSON (ISO times).
+ */
+export interface Change {
+  readonly path: string
+  readonly field: string
+  readonly key?: string
+  readonly kind: ChangeKind
+  readonly before?: unknown
+  readonly after?: unknown
+}
+
+type Json = Record<string, unknown>
+
+const keyed: Record<string, { readonly key: string; readonly value?: string }> = {
+  artifactRevisions: { key: "name" },
+  variables: { key: "name", value: "resolvedValue" },
+  sourceRevisions: { key: "actionName" }
+}
+
+const order = [
+  "pipelineName",
+  "pipelineVersion",
+  "status",
+  "statusSummary",
+  "executionMode",
+  "executionType",
+  "trigger",
+  "rollbackMetadata",
+  "stopTrigger",
+  "artifactRevisions",
+  "sourceRevisions",
+  "variables",
+  "startTime",
+  "lastUpdateTime"
+]
+
+const same = (a: unknown, b: unknown) => Canonical.stringify(a) === Canonical.stringify(b)
+
+const change = (path: string, field: string, before: unknown, after: unknown, key?: string): Change | undefined => {
+  if (before === undefined && after === undefined) return undefined
+  if (before !== undefined && after !== undefined && same(before, after)) return undefined
+  const kind: ChangeKind = before === undefined ? "added" : after === undefined ? "removed" : "changed"
+  return {
+    path,
+    field,
+    kind,
+    ...(key === undefined ? {} : { key }),
+    ...(before === undefined ? {} : { before }),
+    ...(after === undefined ? {} : { after })
+  }
+}
+
+const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value)
+
+const diffObject = (field: string, prefix: string, a: unknown, b: unknown, key?: string): Array<Change> => {
+  if (!isObject(a) || !isObject(b)) {
+    const c = change(prefix, field, a, b, key)
+    return c === undefined ? [] : [c]
+  }
+  const names = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()
+  return names.flatMap((name) => {
+    const c = change(`${prefix}.${name}`, field, a[name], b[name], key)
+    return c === undefined ? [] : [c]
+  })
+}
+
+const index = (items: unknown, keyName: string): Map<string, unknown> => {
+  const out = new Map<string, unknown>()
+  if (!Array.isArray(items)) return out
+  items.forEach((item, i) => {
+    const k = isObject(item) && typeof item[keyName] === "string" ? (item[keyName] as string) : `#${i}`
+    out.set(out.has(k) ? `${k}#${i}` : k, item)
+  })
+  return out
+}
+
+const diffKeyed = (field: string, a: unknown, b: unknown): Array<Change> => {
+  const spec = keyed[field]!
+  const before = index(a, spec.key)
+  const after = index(b, spec.key)
+  const keys = [...new Set([...before.keys(), ...after.keys()])]
+  return keys.flatMap((k) => {
+    const x = before.get(k)
+    const y = after.get(k)
+    const path = `${field}[${k}]`
+    if (spec.value !== undefined && isObject(x) && isObject(y) && Object.keys({ ...x, ...y }).length <= 2) {
+      const c = change(path, field, x[spec.value], y[spec.value], k)
+      return c === undefined ? [] : [c]
+    }
+    if (x === undefined || y === undefined) {
+      const c = change(path, field, x, y, k)
+      return c === undefined ? [] : [c]
+    }
+    return diffObject(field, path, x, y, k)
+  })
+}
+
+/**
+ * What changed from state `a` to state `b` of an execution (or between two executions):
+ * scalar fields, nested trigger/rollback/stop fields, and artifact revisions, source
+ * revisions and variables matched by name. Pure; an empty list means equal content.
+ */
+export const diff = (a: ExecutionDocument.ExecutionDocument, b: ExecutionDocument.ExecutionDocument): Array<Change> => {
+  const x = ExecutionDocument.encode(a) as Json
+  const y = ExecutionDocument.encode(b) as Json
+  const fields = [
+    ...order,
+    ...[...new Set([...Object.keys(x), ...Object.keys(y)])].filter((f) => !order.includes(f) && f !== "pipelineExecutionId").sort()
+  ]
+  const changes = fields.flatMap((field) =>
+    keyed[field] !== undefined ? diffKeyed(field, x[field], y[field]) : diffObject(field, field, x[field], y[field])
+  )
+  const id = change("pipelineExecutionId", "pipelineExecutionId", x.pipelineExecutionId, y.pipelineExecutionId)
+  return id === undefined ? changes : [id, ...changes]
+}

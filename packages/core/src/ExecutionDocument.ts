@@ -1,0 +1,47 @@
+import { type Either, type ParseResult, Schema, type SchemaAST } from "effect"
+import * as Canonical from "./Canonical.js"
+import { optional } from "./internal/schema.js"
+import { type PipelineExecution, pipelineExecutionFields } from "./PipelineExecution.js"
+import { type PipelineExecutionSummary, SourceRevision, StopTrigger } from "./PipelineExecutionSummary.js"
+import { Timestamp } from "./Timestamp.js"
+
+/**
+ * What pipetrail stores for one observed state of an execution: the `GetPipelineExecution`
+ * detail merged with the times, source revisions and stop trigger of its list summary.
+ */
+export const ExecutionDocument = Schema.Struct({
+  ...pipelineExecutionFields,
+  startTime: optional(Timestamp),
+  lastUpdateTime: optional(Timestamp),
+  sourceRevisions: optional(Schema.Array(SourceRevision)),
+  stopTrigger: optional(StopTrigger)
+}).annotations({ identifier: "ExecutionDocument" })
+/** The decoded type of `ExecutionDocument`. */
+export interface ExecutionDocument extends Schema.Schema.Type<typeof ExecutionDocument> {}
+/** The JSON form of `ExecutionDocument` (timestamps as ISO 8601 strings). */
+export type Encoded = Schema.Schema.Encoded<typeof ExecutionDocument>
+
+const options: SchemaAST.ParseOptions = { errors: "all", onExcessProperty: "preserve" }
+
+/**
+ * Merges a detail with its list summary. The detail wins where both speak (it was fetched
+ * later); the summary adds what only it has. Fields AWS added after this schema are kept.
+ */
+export const make = (detail: PipelineExecution, summary?: PipelineExecutionSummary): ExecutionDocument => {
+  if (summary === undefined) return detail
+  const { pipelineExecutionId: _id, status: _status, ...fromSummary } = summary
+  return { ...fromSummary, ...detail }
+}
+
+/** Decodes a stored or received JSON document; fails with a `ParseError` listing every issue. */
+export const decode = (input: unknown): Either.Either<ExecutionDocument, ParseResult.ParseError> =>
+  Schema.decodeUnknownEither(ExecutionDocument, options)(input)
+
+/** Encodes a document to its JSON form (ISO timestamps), keeping fields this schema does not know. */
+export const encode = (document: ExecutionDocument): Encoded => Schema.encodeSync(ExecutionDocument, options)(document)
+
+/** The canonical JSON of a document: equal documents give equal bytes. */
+export const canonicalJson = (document: ExecutionDocument): string => Canonical.stringify(encode(document))
+
+/** The SHA-256 (hex) of the canonical JSON: equal documents give equal hashes. */
+export const contentHash = (document: ExecutionDocument): string => Canonical.hash(encode(document))

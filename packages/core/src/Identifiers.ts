@@ -1,0 +1,142 @@
+import { Effect, Either, ParseResult, Schema } from "effect"
+import { InvalidInputError } from "./CodePipelineError.js"
+
+interface StringRules {
+  readonly label: string
+  readonly min?: number
+  readonly max?: number
+  readonly pattern?: RegExp
+  readonly rule: string
+}
+
+const describe = (value: unknown): string => (typeof value === "string" ? JSON.stringify(value) : String(value))
+
+const constrainedString = <B extends string>(brand: B, rules: StringRules) => {
+  const message = (issue: ParseResult.ParseIssue) => `invalid ${rules.label} ${describe(issue.actual)}: expected ${rules.rule}`
+  const annotations = { message, description: rules.rule }
+  let schema: Schema.Schema<string> = Schema.String
+  if (rules.min !== undefined) schema = schema.pipe(Schema.minLength(rules.min, annotations))
+  if (rules.max !== undefined) schema = schema.pipe(Schema.maxLength(rules.max, annotations))
+  if (rules.pattern !== undefined) schema = schema.pipe(Schema.pattern(rules.pattern, annotations))
+  return schema.pipe(Schema.brand(brand), Schema.annotations({ identifier: brand }))
+}
+
+/** A pipeline name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
+export const PipelineName = constrainedString("PipelineName", {
+  label: "pipeline name",
+  min: 1,
+  max: 100,
+  pattern: /^[A-Za-z0-9.@\-_]+$/,
+  rule: "1–100 characters of A–Z, a–z, 0–9, '.', '@', '-', '_'"
+})
+/** A pipeline name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
+export type PipelineName = typeof PipelineName.Type
+
+/** A pipeline execution id: a lowercase UUID (`8-4-4-4-12` hex digits). */
+export const PipelineExecutionId = constrainedString("PipelineExecutionId", {
+  label: "pipeline execution id",
+  pattern: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  rule: "a lowercase UUID like 3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4"
+})
+/** A pipeline execution id: a lowercase UUID (`8-4-4-4-12` hex digits). */
+export type PipelineExecutionId = typeof PipelineExecutionId.Type
+
+/** A pipeline version: an integer ≥ 1. */
+export const PipelineVersion = (() => {
+  const annotations = {
+    message: (issue: ParseResult.ParseIssue) => `invalid pipeline version ${describe(issue.actual)}: expected an integer ≥ 1`,
+    description: "an integer ≥ 1"
+  }
+  return Schema.Number.pipe(
+    Schema.int(annotations),
+    Schema.greaterThanOrEqualTo(1, annotations),
+    Schema.brand("PipelineVersion"),
+    Schema.annotations({ identifier: "PipelineVersion" })
+  )
+})()
+/** A pipeline version: an integer ≥ 1. */
+export type PipelineVersion = typeof PipelineVersion.Type
+
+/** An artifact name: 1–100 characters of `[a-zA-Z0-9_\-]`. */
+export const ArtifactName = constrainedString("ArtifactName", {
+  label: "artifact name",
+  min: 1,
+  max: 100,
+  pattern: /^[a-zA-Z0-9_-]+$/,
+  rule: "1–100 characters of A–Z, a–z, 0–9, '_', '-'"
+})
+/** An artifact name: 1–100 characters of `[a-zA-Z0-9_\-]`. */
+export type ArtifactName = typeof ArtifactName.Type
+
+/** A source revision id (commit id, S3 version, image digest): 1–1500 characters. */
+export const RevisionId = constrainedString("RevisionId", {
+  label: "revision id",
+  min: 1,
+  max: 1500,
+  rule: "1–1500 characters"
+})
+/** A source revision id (commit id, S3 version, image digest): 1–1500 characters. */
+export type RevisionId = typeof RevisionId.Type
+
+/** A resolved pipeline variable name (the model puts no constraint on it beyond being a string). */
+export const VariableName = Schema.String.pipe(Schema.brand("VariableName"))
+/** A resolved pipeline variable name. */
+export type VariableName = typeof VariableName.Type
+
+/** A stage name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
+export const StageName = constrainedString("StageName", {
+  label: "stage name",
+  min: 1,
+  max: 100,
+  pattern: /^[A-Za-z0-9.@\-_]+$/,
+  rule: "1–100 characters of A–Z, a–z, 0–9, '.', '@', '-', '_'"
+})
+/** A stage name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
+export type StageName = typeof StageName.Type
+
+/** An action name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
+export const ActionName = constrainedString("ActionName", {
+  label: "action name",
+  min: 1,
+  max: 100,
+  pattern: /^[A-Za-z0-9.@\-_]+$/,
+  rule: "1–100 characters of A–Z, a–z, 0–9, '.', '@', '-', '_'"
+})
+/** An action name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
+export type ActionName = typeof ActionName.Type
+
+/** A pagination token: 1–2048 characters. */
+export const NextToken = constrainedString("NextToken", {
+  label: "next token",
+  min: 1,
+  max: 2048,
+  rule: "1–2048 characters"
+})
+/** A pagination token: 1–2048 characters. */
+export type NextToken = typeof NextToken.Type
+
+const firstMessage = (error: ParseResult.ParseError): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  return issues[0]?.message ?? error.message
+}
+
+/**
+ * Validates user input against an identifier schema; fails with `InvalidInputError`
+ * naming the field, the value and the rule, before anything touches the network.
+ */
+export const parse =
+  <A, I>(schema: Schema.Schema<A, I>, field: string) =>
+  (value: unknown): Effect.Effect<A, InvalidInputError> =>
+    Either.match(Schema.decodeUnknownEither(schema)(value), {
+      onLeft: (error) => Effect.fail(new InvalidInputError({ field, value: describe(value), message: firstMessage(error) })),
+      onRight: Effect.succeed
+    })
+
+/** Validates user input synchronously; `Left` carries the same `InvalidInputError` as `parse`. */
+export const parseEither =
+  <A, I>(schema: Schema.Schema<A, I>, field: string) =>
+  (value: unknown): Either.Either<A, InvalidInputError> =>
+    Either.mapLeft(
+      Schema.decodeUnknownEither(schema)(value),
+      (error) => new InvalidInputError({ field, value: describe(value), message: firstMessage(error) })
+    )

@@ -1,0 +1,66 @@
+import { Clock, Effect, Ref } from "effect"
+
+/** Paces requests at an adaptive rate: it grows while calls succeed and backs off when throttled. */
+export interface AdaptiveRateLimiter {
+  /** Waits for this request's slot. */
+  readonly take: Effect.Effect<void>
+  /** Records a successful call (the rate may grow). */
+  readonly succeeded: Effect.Effect<void>
+  /** Records a throttled call (the rate drops and the ceiling is remembered). */
+  readonly throttled: Effect.Effect<void>
+  /** The current rate, requests per second. */
+  readonly rate: Effect.Effect<number>
+}
+
+/** How the limiter starts and where it is bounded. */
+export interface RateLimiterOptions {
+  readonly initial: number
+  readonly min: number
+  readonly max: number
+}
+
+interface State {
+  readonly rate: number
+  readonly next: number
+  readonly ceiling: number | undefined
+  readonly lastDecrease: number
+}
+
+/**
+ * A pacing limiter (one slot every 1/rate seconds) with AIMD-style adaptation: before the first
+ * throttle the rate grows 3% per success (slow start); a throttle cuts it to 70% and remembers
+ * 95% of the rate it happened at as a ceiling; below the ceiling it recovers quickly, above it it probes slowly.
+ */
+export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLimiter> =>
+  Effect.gen(function* () {
+    const clamp = (rate: number) => Math.min(options.max, Math.max(options.min, rate))
+    const state = yield* Ref.make<State>({
+      rate: clamp(options.initial),
+      next: 0,
+      ceiling: undefined,
+      lastDecrease: Number.NEGATIVE_INFINITY
+    })
+    const take = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Ref.modify(state, (s): [number, State] => {
+        const start = Math.max(now, s.next)
+        return [start - now, { ...s, next: start + 1000 / s.rate }]
+      })
+    ).pipe(Effect.flatMap((wait) => (wait > 0 ? Effect.sleep(wait) : Effect.void)))
+    const succeeded = Ref.update(state, (s) => {
+      const rate =
+        s.ceiling === undefined
+          ? s.rate * 1.03
+          : s.rate < s.ceiling
+            ? s.rate + Math.max((s.ceiling - s.rate) * 0.1, 0.01)
+            : s.rate * 1.002
+      return { ...s, rate: clamp(rate) }
+    })
+    const throttled = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Ref.update(state, (s) =>
+        now - s.lastDecrease < 1000
+          ? s
+          : { ...s, rate: clamp(s.rate * 0.7), ceiling: s.rate * 0.95, lastDecrease: now, next: now + 1000 / clamp(s.rate * 0.7) }
+      )
+    )
+    return { take, succeeded, throttled, rate: Effect.map(Ref.get(state), (s) => s.rate) }
+  })

@@ -1,0 +1,135 @@
+import {
+  AccessDeniedError,
+  type CodePipelineError,
+  InvalidNextTokenError,
+  NetworkError,
+  type Operation,
+  PipelineExecutionNotFoundError,
+  PipelineNotFoundError,
+  ResponseDecodeError,
+  ServiceFaultError,
+  ThrottledError,
+  ValidationError
+} from "../CodePipelineError.js"
+
+/** The identifiers a request was about, carried into its errors. */
+export interface RequestContext {
+  readonly operation: Operation
+  readonly pipelineName?: string
+  readonly pipelineExecutionId?: string
+}
+
+const throttlingCodes = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "ThrottledException",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "SlowDown",
+  "LimitExceededException"
+])
+
+const accessDeniedCodes = new Set(["AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "NotAuthorized"])
+
+const credentialCodes = new Set([
+  "UnrecognizedClientException",
+  "InvalidSignatureException",
+  "SignatureDoesNotMatch",
+  "IncompleteSignature",
+  "InvalidClientTokenId",
+  "MissingAuthenticationToken",
+  "MissingAuthenticationTokenException",
+  "ExpiredToken",
+  "ExpiredTokenException",
+  "RequestExpired",
+  "CredentialsProviderError",
+  "TokenProviderError"
+])
+
+const networkCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_SOCKET",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException"
+])
+
+interface SdkErrorLike {
+  readonly name?: unknown
+  readonly code?: unknown
+  readonly message?: unknown
+  readonly $fault?: unknown
+  readonly $metadata?: { readonly httpStatusCode?: unknown; readonly requestId?: unknown }
+  readonly $response?: { readonly body?: unknown; readonly statusCode?: unknown }
+  readonly $responseBodyText?: unknown
+}
+
+const str = (value: unknown): string | undefined => (typeof value === "string" && value.length > 0 ? value : undefined)
+const num = (value: unknown): number | undefined => (typeof value === "number" ? value : undefined)
+
+/** Maps anything the SDK rejects with to exactly one tagged error; unknown errors become a fault. */
+export const fromSdkError = (context: RequestContext, cause: unknown): CodePipelineError => {
+  const error: SdkErrorLike = typeof cause === "object" && cause !== null ? (cause as SdkErrorLike) : {}
+  const { operation } = context
+  const name = str(error.name) ?? "UnknownError"
+  const code = str(error.code)
+  const message = str(error.message) ?? (typeof cause === "string" ? cause : `${name} during ${operation}`)
+  const status = num(error.$metadata?.httpStatusCode) ?? num(error.$response?.statusCode)
+  const requestId = str(error.$metadata?.requestId)
+  const withRequestId = requestId === undefined ? {} : { requestId }
+
+  switch (name) {
+    case "PipelineNotFoundException":
+      return new PipelineNotFoundError({ pipelineName: context.pipelineName ?? "", message })
+    case "PipelineExecutionNotFoundException":
+      return new PipelineExecutionNotFoundError({
+        pipelineName: context.pipelineName ?? "",
+        pipelineExecutionId: context.pipelineExecutionId ?? "",
+        message
+      })
+    case "ValidationException":
+      return new ValidationError({ operation, message, ...withRequestId })
+    case "InvalidNextTokenException":
+      return new InvalidNextTokenError({ operation, message })
+  }
+  if (throttlingCodes.has(name) || status === 429) return new ThrottledError({ operation, message, ...withRequestId })
+  if (accessDeniedCodes.has(name)) {
+    return new AccessDeniedError({ operation, reason: "AccessDenied", code: name, message, ...withRequestId })
+  }
+  if (credentialCodes.has(name)) {
+    return new AccessDeniedError({ operation, reason: "Credentials", code: name, message, ...withRequestId })
+  }
+  if (status !== undefined && status >= 200 && status < 300 && error.$response !== undefined) {
+    const body = error.$responseBodyText ?? error.$response.body
+    return new ResponseDecodeError({
+      operation,
+      ...(context.pipelineName === undefined ? {} : { pipelineName: context.pipelineName }),
+      ...(context.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: context.pipelineExecutionId }),
+      payload: typeof body === "string" ? body : null,
+      issue: message.split("\n")[0] ?? message
+    })
+  }
+  if (status === undefined && (networkCodes.has(name) || (code !== undefined && networkCodes.has(code)))) {
+    return new NetworkError({ operation, code: code ?? name, message })
+  }
+  if (status === undefined && error.$fault === undefined && (name === "Error" || name === "TypeError")) {
+    return new NetworkError({ operation, code: code ?? name, message })
+  }
+  return new ServiceFaultError({
+    operation,
+    code: name,
+    message,
+    ...(status === undefined ? {} : { status }),
+    ...withRequestId
+  })
+}

@@ -1,0 +1,60 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Identifiers } from "@pipetrail/core"
+import { Effect, Either } from "effect"
+
+describe("Identifiers", () => {
+  it("accepts names within the model's pattern and length", () => {
+    for (const name of ["a", "payments-api", "my.pipe@line_v2", "x".repeat(100)]) {
+      assert.isTrue(Either.isRight(Identifiers.parseEither(Identifiers.PipelineName, "pipelineName")(name)), name)
+    }
+  })
+
+  it("rejects bad pipeline names with the value and the rule", () => {
+    for (const name of ["", "has space", "semi;colon", "x".repeat(101), "ünïcode"]) {
+      const result = Identifiers.parseEither(Identifiers.PipelineName, "pipelineName")(name)
+      assert.isTrue(Either.isLeft(result), name)
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left._tag, "InvalidInputError")
+        assert.strictEqual(result.left.field, "pipelineName")
+        assert.strictEqual(result.left.value, JSON.stringify(name))
+        assert.include(result.left.message, `invalid pipeline name ${JSON.stringify(name)}`)
+        assert.include(result.left.message, "1–100 characters")
+      }
+    }
+  })
+
+  it.effect("rejects execution ids that are not lowercase UUIDs", () =>
+    Effect.gen(function* () {
+      const ok = yield* Identifiers.parse(Identifiers.PipelineExecutionId, "id")("3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4")
+      assert.strictEqual(ok, "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4")
+      for (const bad of ["3137F7CB-7CF7-4F3A-9C53-1E2F0FD1C2A4", "not-an-id", "3137f7cb7cf74f3a9c531e2f0fd1c2a4", ""]) {
+        const error = yield* Effect.flip(Identifiers.parse(Identifiers.PipelineExecutionId, "id")(bad))
+        assert.include(error.message, "lowercase UUID")
+        assert.include(error.message, JSON.stringify(bad))
+      }
+    })
+  )
+
+  it("rejects pipeline versions that are not integers ≥ 1", () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      const result = Identifiers.parseEither(Identifiers.PipelineVersion, "pipelineVersion")(bad)
+      assert.isTrue(Either.isLeft(result), String(bad))
+      if (Either.isLeft(result)) assert.include(result.left.message, "integer ≥ 1")
+    }
+    assert.isTrue(Either.isRight(Identifiers.parseEither(Identifiers.PipelineVersion, "pipelineVersion")(3)))
+  })
+
+  it("rejects values of the wrong type with a clear message", () => {
+    const result = Identifiers.parseEither(Identifiers.PipelineName, "pipelineName")(42)
+    assert.isTrue(Either.isLeft(result))
+    if (Either.isLeft(result)) assert.include(result.left.message, "Expected string")
+  })
+
+  it("applies the artifact, stage and action rules of the model", () => {
+    assert.isTrue(Either.isLeft(Identifiers.parseEither(Identifiers.ArtifactName, "artifact")("with.dot")))
+    assert.isTrue(Either.isRight(Identifiers.parseEither(Identifiers.ArtifactName, "artifact")("Source_Artifact-1")))
+    assert.isTrue(Either.isLeft(Identifiers.parseEither(Identifiers.StageName, "stage")("x".repeat(101))))
+    assert.isTrue(Either.isRight(Identifiers.parseEither(Identifiers.ActionName, "action")("Deploy.Prod")))
+    assert.isTrue(Either.isLeft(Identifiers.parseEither(Identifiers.RevisionId, "revision")("")))
+  })
+})

@@ -1,0 +1,2 @@
+export * as Emulator from "./Emulator.js"
+export * as Scenario from "./Scenario.js"
