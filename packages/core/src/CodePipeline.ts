@@ -1,9 +1,9 @@
 import {
-  CodePipelineClient as SdkClient,
   type CodePipelineClientConfig,
   GetPipelineExecutionCommand,
   ListPipelineExecutionsCommand,
-  ListPipelinesCommand
+  ListPipelinesCommand,
+  CodePipelineClient as SdkClient
 } from "@aws-sdk/client-codepipeline"
 import {
   Chunk,
@@ -28,13 +28,7 @@ import {
   NetworkError,
   ResponseDecodeError
 } from "./CodePipelineError.js"
-import {
-  NextToken,
-  parse,
-  PipelineExecutionId,
-  PipelineName,
-  StageName
-} from "./Identifiers.js"
+import { NextToken, PipelineExecutionId, PipelineName, parse, StageName } from "./Identifiers.js"
 import * as RateLimiter from "./internal/rateLimiter.js"
 import { fromSdkError, type RequestContext } from "./internal/sdkError.js"
 import { isTerminal, PipelineExecution } from "./PipelineExecution.js"
@@ -136,7 +130,11 @@ const validatePageSize = (value: number | undefined, max: number) =>
   value === undefined || (Number.isInteger(value) && value >= 1 && value <= max)
     ? Effect.succeed(value)
     : Effect.fail(
-        new InvalidInputError({ field: "pageSize", value: String(value), message: `page size must be an integer from 1 to ${max}` })
+        new InvalidInputError({
+          field: "pageSize",
+          value: String(value),
+          message: `page size must be an integer from 1 to ${max}`
+        })
       )
 
 /** Builds the service over the SDK client in context: validation, pacing, retries, decoding. */
@@ -200,7 +198,9 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
               new ResponseDecodeError({
                 operation: context.operation,
                 ...(context.pipelineName === undefined ? {} : { pipelineName: context.pipelineName }),
-                ...(context.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: context.pipelineExecutionId }),
+                ...(context.pipelineExecutionId === undefined
+                  ? {}
+                  : { pipelineExecutionId: context.pipelineExecutionId }),
                 payload,
                 issue: formatIssue(error)
               })
@@ -212,7 +212,11 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
       Effect.gen(function* () {
         const name = yield* parse(PipelineName, "pipelineName")(pipelineName)
         const id = yield* parse(PipelineExecutionId, "pipelineExecutionId")(pipelineExecutionId)
-        const context: RequestContext = { operation: "GetPipelineExecution", pipelineName: name, pipelineExecutionId: id }
+        const context: RequestContext = {
+          operation: "GetPipelineExecution",
+          pipelineName: name,
+          pipelineExecutionId: id
+        }
         const output = yield* send(context, (abortSignal) =>
           client.send(new GetPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id }), { abortSignal })
         )
@@ -286,7 +290,10 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
               )
             ).pipe(
               Effect.flatMap((output) =>
-                Effect.map(decodePage(output.pipelines ?? []), (items) => [Chunk.fromIterable(items), nextPage(output.nextToken)] as const)
+                Effect.map(
+                  decodePage(output.pipelines ?? []),
+                  (items) => [Chunk.fromIterable(items), nextPage(output.nextToken)] as const
+                )
               )
             )
           return Stream.paginateChunkEffect(Option.none<string>(), page)
@@ -309,7 +316,9 @@ export const untilTerminal = (schedule: Schedule.Schedule<unknown, PipelineExecu
   )
 
 const nextPage = (token: string | undefined): Option.Option<Option.Option<string>> =>
-  Either.isRight(Schema.decodeUnknownEither(NextToken)(token)) ? Option.some(Option.some(token as string)) : Option.none()
+  Either.isRight(Schema.decodeUnknownEither(NextToken)(token))
+    ? Option.some(Option.some(token as string))
+    : Option.none()
 
 /** A scoped SDK client built from `config`; destroyed (sockets closed) when the scope closes. */
 export const layerClient = (config: CodePipelineConfig = {}): Layer.Layer<CodePipelineClient> =>

@@ -1,12 +1,7 @@
 import { Chunk, Effect, Layer, Schedule, Stream } from "effect"
-import {
-  CodePipeline,
-  type CodePipelineService,
-  type ListExecutionsOptions,
-  untilTerminal
-} from "./CodePipeline.js"
+import { CodePipeline, type CodePipelineService, type ListExecutionsOptions, untilTerminal } from "./CodePipeline.js"
 import { InvalidInputError, PipelineExecutionNotFoundError, PipelineNotFoundError } from "./CodePipelineError.js"
-import { parse, PipelineExecutionId, PipelineName } from "./Identifiers.js"
+import { PipelineExecutionId, PipelineName, parse } from "./Identifiers.js"
 import type { PipelineExecution } from "./PipelineExecution.js"
 import type { PipelineExecutionSummary } from "./PipelineExecutionSummary.js"
 import type { PipelineSummary } from "./PipelineSummary.js"
@@ -90,4 +85,3 @@ export const layer = (data: TestData): Layer.Layer<CodePipeline> => Layer.succee
 
 /** An empty in-memory service: every pipeline is unknown. */
 export const layerEmpty: Layer.Layer<CodePipeline> = layer({ pipelines: [], executions: [] })
-

@@ -86,13 +86,16 @@ const diffKeyed = (field: string, a: unknown, b: unknown): Array<Change> => {
   const spec = keyed[field]!
   const before = index(a, spec.key)
   const after = index(b, spec.key)
+  const simple = (item: unknown): item is Json =>
+    spec.value !== undefined && isObject(item) && Object.keys(item).every((k) => k === spec.key || k === spec.value)
   const keys = [...new Set([...before.keys(), ...after.keys()])]
   return keys.flatMap((k) => {
     const x = before.get(k)
     const y = after.get(k)
     const path = `${field}[${k}]`
-    if (spec.value !== undefined && isObject(x) && isObject(y) && Object.keys({ ...x, ...y }).length <= 2) {
-      const c = change(path, field, x[spec.value], y[spec.value], k)
+    if ((x === undefined || simple(x)) && (y === undefined || simple(y))) {
+      const valueOf = (item: Json | undefined) => (item === undefined ? undefined : (item[spec.value!] ?? null))
+      const c = change(path, field, valueOf(x), valueOf(y), k)
       return c === undefined ? [] : [c]
     }
     if (x === undefined || y === undefined) {
@@ -113,7 +116,9 @@ export const diff = (a: ExecutionDocument.ExecutionDocument, b: ExecutionDocumen
   const y = ExecutionDocument.encode(b) as Json
   const fields = [
     ...order,
-    ...[...new Set([...Object.keys(x), ...Object.keys(y)])].filter((f) => !order.includes(f) && f !== "pipelineExecutionId").sort()
+    ...[...new Set([...Object.keys(x), ...Object.keys(y)])]
+      .filter((f) => !order.includes(f) && f !== "pipelineExecutionId")
+      .sort()
   ]
   const changes = fields.flatMap((field) =>
     keyed[field] !== undefined ? diffKeyed(field, x[field], y[field]) : diffObject(field, field, x[field], y[field])

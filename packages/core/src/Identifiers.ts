@@ -12,7 +12,8 @@ interface StringRules {
 const describe = (value: unknown): string => (typeof value === "string" ? JSON.stringify(value) : String(value))
 
 const constrainedString = <B extends string>(brand: B, rules: StringRules) => {
-  const message = (issue: ParseResult.ParseIssue) => `invalid ${rules.label} ${describe(issue.actual)}: expected ${rules.rule}`
+  const message = (issue: ParseResult.ParseIssue) =>
+    `invalid ${rules.label} ${describe(issue.actual)}: expected ${rules.rule}`
   const annotations = { message, description: rules.rule }
   let schema: Schema.Schema<string> = Schema.String
   if (rules.min !== undefined) schema = schema.pipe(Schema.minLength(rules.min, annotations))
@@ -44,7 +45,8 @@ export type PipelineExecutionId = typeof PipelineExecutionId.Type
 /** A pipeline version: an integer ≥ 1. */
 export const PipelineVersion = (() => {
   const annotations = {
-    message: (issue: ParseResult.ParseIssue) => `invalid pipeline version ${describe(issue.actual)}: expected an integer ≥ 1`,
+    message: (issue: ParseResult.ParseIssue) =>
+      `invalid pipeline version ${describe(issue.actual)}: expected an integer ≥ 1`,
     description: "an integer ≥ 1"
   }
   return Schema.Number.pipe(
@@ -128,7 +130,8 @@ export const parse =
   <A, I>(schema: Schema.Schema<A, I>, field: string) =>
   (value: unknown): Effect.Effect<A, InvalidInputError> =>
     Either.match(Schema.decodeUnknownEither(schema)(value), {
-      onLeft: (error) => Effect.fail(new InvalidInputError({ field, value: describe(value), message: firstMessage(error) })),
+      onLeft: (error) =>
+        Effect.fail(new InvalidInputError({ field, value: describe(value), message: firstMessage(error) })),
       onRight: Effect.succeed
     })
 

@@ -1,5 +1,4 @@
 import { Schema } from "effect"
-import { optional } from "./internal/schema.js"
 import {
   ArtifactName,
   PipelineExecutionId,
@@ -8,9 +7,9 @@ import {
   RevisionId,
   VariableName
 } from "./Identifiers.js"
+import { optional } from "./internal/schema.js"
 import * as OpenEnum from "./OpenEnum.js"
 import { Timestamp } from "./Timestamp.js"
-
 
 /** The status of an execution; unknown values decode to `UnrecognizedPipelineExecutionStatus`. */
 export const PipelineExecutionStatus = OpenEnum.make("PipelineExecutionStatus", [
@@ -51,7 +50,13 @@ export const ExecutionType = OpenEnum.make("ExecutionType", ["STANDARD", "ROLLBA
 export type ExecutionType = typeof ExecutionType.Type
 
 /** Statuses after which an execution never changes again. */
-export const terminalStatuses: ReadonlySet<string> = new Set(["Cancelled", "Stopped", "Succeeded", "Superseded", "Failed"])
+export const terminalStatuses: ReadonlySet<string> = new Set([
+  "Cancelled",
+  "Stopped",
+  "Succeeded",
+  "Superseded",
+  "Failed"
+])
 
 /** Whether an execution in this status will never change again (unknown statuses are not terminal). */
 export const isTerminal = (status: PipelineExecutionStatus): boolean => terminalStatuses.has(status)

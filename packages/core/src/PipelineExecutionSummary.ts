@@ -1,6 +1,6 @@
 import { Schema } from "effect"
-import { optional } from "./internal/schema.js"
 import { ActionName, PipelineExecutionId, RevisionId } from "./Identifiers.js"
+import { optional } from "./internal/schema.js"
 import {
   ExecutionMode,
   ExecutionTrigger,
@@ -9,7 +9,6 @@ import {
   RollbackMetadata
 } from "./PipelineExecution.js"
 import { Timestamp } from "./Timestamp.js"
-
 
 /** The revision a source action fetched for an execution. */
 export const SourceRevision = Schema.Struct({

@@ -1,10 +1,9 @@
 import { Schema } from "effect"
-import { optional } from "./internal/schema.js"
 import { PipelineName, PipelineVersion } from "./Identifiers.js"
+import { optional } from "./internal/schema.js"
 import * as OpenEnum from "./OpenEnum.js"
 import { ExecutionMode } from "./PipelineExecution.js"
 import { Timestamp } from "./Timestamp.js"
-
 
 /** The pipeline type; unknown values decode to `UnrecognizedPipelineType`. */
 export const PipelineType = OpenEnum.make("PipelineType", ["V1", "V2"])

@@ -76,13 +76,27 @@ describe("PipelineExecution", () => {
     }
     assert.deepStrictEqual(
       [...PipelineExecution.TriggerType.literals],
-      ["CreatePipeline", "StartPipelineExecution", "PollForSourceChanges", "Webhook", "CloudWatchEvent", "PutActionRevision", "WebhookV2", "ManualRollback", "AutomatedRollback"]
+      [
+        "CreatePipeline",
+        "StartPipelineExecution",
+        "PollForSourceChanges",
+        "Webhook",
+        "CloudWatchEvent",
+        "PutActionRevision",
+        "WebhookV2",
+        "ManualRollback",
+        "AutomatedRollback"
+      ]
     )
   })
 
   it("rejects structurally broken executions with a readable issue", () => {
     const { pipelineExecutionId: _, ...missingId } = fixture.pipelineExecution
-    for (const broken of [missingId, { ...fixture.pipelineExecution, pipelineVersion: "seven" }, { ...fixture.pipelineExecution, artifactRevisions: "nope" }]) {
+    for (const broken of [
+      missingId,
+      { ...fixture.pipelineExecution, pipelineVersion: "seven" },
+      { ...fixture.pipelineExecution, artifactRevisions: "nope" }
+    ]) {
       const result = decodeExecution(broken)
       assert.isTrue(Either.isLeft(result))
     }
@@ -142,7 +156,10 @@ describe("ExecutionDocument properties", () => {
       if (Array.isArray(value)) return value.map((v, i) => shuffle(v, seed + i))
       if (value === null || typeof value !== "object" || value instanceof Date) return value
       const entries = Object.entries(value)
-      const rotated = entries.length === 0 ? entries : [...entries.slice(seed % entries.length), ...entries.slice(0, seed % entries.length)].reverse()
+      const rotated =
+        entries.length === 0
+          ? entries
+          : [...entries.slice(seed % entries.length), ...entries.slice(0, seed % entries.length)].reverse()
       return Object.fromEntries(rotated.map(([k, v]) => [k, shuffle(v, seed * 31 + k.length)]))
     }
     fc.assert(

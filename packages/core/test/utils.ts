@@ -3,10 +3,16 @@ import { Emulator } from "@pipetrail/emulator"
 import { Context, Effect, Layer, Redacted } from "effect"
 
 /** Fake static credentials: the emulator accepts and ignores SigV4. */
-export const credentials = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: Redacted.make("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY") }
+export const credentials = {
+  accessKeyId: "AKIDEXAMPLE",
+  secretAccessKey: Redacted.make("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+}
 
 /** Config pointing the real SDK at an emulator, with fast retries for tests. */
-export const configFor = (emulator: Emulator.Emulator, overrides: CodePipeline.CodePipelineConfig = {}): CodePipeline.CodePipelineConfig => ({
+export const configFor = (
+  emulator: Emulator.Emulator,
+  overrides: CodePipeline.CodePipelineConfig = {}
+): CodePipeline.CodePipelineConfig => ({
   region: "us-east-1",
   endpoint: emulator.url,
   credentials,

@@ -29,7 +29,12 @@ import {
 /** The operations the emulator serves. */
 export type Operation = "GetPipelineExecution" | "ListPipelineExecutions" | "ListPipelines" | "GetPipeline"
 
-const operations: ReadonlySet<string> = new Set(["GetPipelineExecution", "ListPipelineExecutions", "ListPipelines", "GetPipeline"])
+const operations: ReadonlySet<string> = new Set([
+  "GetPipelineExecution",
+  "ListPipelineExecutions",
+  "ListPipelines",
+  "GetPipeline"
+])
 
 /** Faults to inject; every random choice comes from the seeded PRNG. */
 export interface Faults {
@@ -174,7 +179,11 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
   const requirePipeline = (name: string) => {
     const pipeline = pipelines.get(name)
     if (pipeline === undefined) {
-      throw new AwsError(400, "PipelineNotFoundException", `The account with id '123456789012' does not include a pipeline with the name '${name}'`)
+      throw new AwsError(
+        400,
+        "PipelineNotFoundException",
+        `The account with id '123456789012' does not include a pipeline with the name '${name}'`
+      )
     }
     return pipeline
   }
@@ -222,7 +231,11 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
         const more = start + max < all.length && last !== undefined
         return {
           pipelineExecutionSummaries: page.map((e) => executionSummary(e, now())),
-          ...(more ? { nextToken: encodeToken({ k: "executions", p: name, after: last.pipelineExecutionId, t: last.startTime }) } : {})
+          ...(more
+            ? {
+                nextToken: encodeToken({ k: "executions", p: name, after: last.pipelineExecutionId, t: last.startTime })
+              }
+            : {})
         }
       }
       case "ListPipelines": {
@@ -240,8 +253,18 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
         const name = requireString(input, "name", pipelineNameRules)!
         const pipeline = requirePipeline(name)
         return {
-          pipeline: { name: pipeline.name, version: pipeline.version, pipelineType: pipeline.pipelineType, executionMode: pipeline.executionMode, stages: [] },
-          metadata: { pipelineArn: `arn:aws:codepipeline:us-east-1:123456789012:${pipeline.name}`, created: pipeline.created / 1000, updated: pipeline.updated / 1000 }
+          pipeline: {
+            name: pipeline.name,
+            version: pipeline.version,
+            pipelineType: pipeline.pipelineType,
+            executionMode: pipeline.executionMode,
+            stages: []
+          },
+          metadata: {
+            pipelineArn: `arn:aws:codepipeline:us-east-1:123456789012:${pipeline.name}`,
+            created: pipeline.created / 1000,
+            updated: pipeline.updated / 1000
+          }
         }
       }
     }
@@ -271,10 +294,20 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
     const operation = typeof target === "string" ? target.replace(/^CodePipeline_20150709\./, "") : ""
     stats = { ...stats, requests: { ...stats.requests, [operation]: (stats.requests[operation] ?? 0) + 1 } }
     const latency = faults.latency
-    const delay = latency === undefined ? 0 : typeof latency === "number" ? latency : random.int(latency.min, latency.max)
+    const delay =
+      latency === undefined ? 0 : typeof latency === "number" ? latency : random.int(latency.min, latency.max)
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
-    if (req.method !== "POST" || typeof target !== "string" || !target.startsWith("CodePipeline_20150709.") || !operations.has(operation)) {
-      return sendError(res, new AwsError(400, "UnknownOperationException", `Unknown operation ${String(target)}`), requestId)
+    if (
+      req.method !== "POST" ||
+      typeof target !== "string" ||
+      !target.startsWith("CodePipeline_20150709.") ||
+      !operations.has(operation)
+    ) {
+      return sendError(
+        res,
+        new AwsError(400, "UnknownOperationException", `Unknown operation ${String(target)}`),
+        requestId
+      )
     }
     if (faults.forceError !== undefined) {
       const { type, status, message } = faults.forceError
@@ -292,7 +325,11 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
     if (random.chance(faults.serverErrorRate ?? 0)) {
       count("serverErrors")
       return random.chance(0.5)
-        ? sendError(res, new AwsError(500, "InternalFailure", "We encountered an internal error. Please try again."), requestId)
+        ? sendError(
+            res,
+            new AwsError(500, "InternalFailure", "We encountered an internal error. Please try again."),
+            requestId
+          )
         : sendError(res, new AwsError(503, "ServiceUnavailableException", "Service is unavailable"), requestId)
     }
     let input: Record<string, unknown>

@@ -69,19 +69,36 @@ export interface Scenario {
 }
 
 /** Statuses that never change again. */
-export const terminalStatuses: ReadonlySet<string> = new Set(["Cancelled", "Stopped", "Succeeded", "Superseded", "Failed"])
+export const terminalStatuses: ReadonlySet<string> = new Set([
+  "Cancelled",
+  "Stopped",
+  "Succeeded",
+  "Superseded",
+  "Failed"
+])
 
 const MINUTE = 60_000
 const DAY = 24 * 60 * MINUTE
 
-const services = ["checkout", "payments", "search", "inventory", "accounts", "gateway", "billing", "notifications", "catalog", "ledger"]
+const services = [
+  "checkout",
+  "payments",
+  "search",
+  "inventory",
+  "accounts",
+  "gateway",
+  "billing",
+  "notifications",
+  "catalog",
+  "ledger"
+]
 const suffixes = ["api", "web", "worker", "infra", "service", "pipeline"]
 const messages = [
   "Fix race in retry loop",
   "Bump dependencies",
   "Add pagination to list endpoint",
   "Refactor config loading",
-  "Revert \"Enable new cache\"",
+  'Revert "Enable new cache"',
   "Handle empty responses from upstream",
   "Tighten IAM policy for deploy role",
   "Increase Lambda memory to 1024 MB",
@@ -145,7 +162,10 @@ const steps = (random: Random): Array<Step> => {
       { ...end, at: duration }
     ]
   }
-  return [{ at: 0, status: "InProgress" }, { ...end, at: duration }]
+  return [
+    { at: 0, status: "InProgress" },
+    { ...end, at: duration }
+  ]
 }
 
 /** Generates one execution of `pipeline` starting at `startTime` with the given PRNG. */
@@ -205,7 +225,9 @@ export const generateExecution = (
       { name: "Environment", resolvedValue: random.pick(["staging", "production"]) },
       { name: "CommitId", resolvedValue: revisions[0]!.revisionId }
     ],
-    ...(last.status === "Stopped" ? { stopReason: random.pick(["Hotfix superseded this", "Wrong branch", "Abandoned by on-call"]) } : {})
+    ...(last.status === "Stopped"
+      ? { stopReason: random.pick(["Hotfix superseded this", "Wrong branch", "Abandoned by on-call"]) }
+      : {})
   }
 }
 

@@ -28,8 +28,9 @@ interface State {
 
 /**
  * A pacing limiter (one slot every 1/rate seconds) with AIMD-style adaptation: before the first
- * throttle the rate grows 3% per success (slow start); a throttle cuts it to 70% and remembers
- * 95% of the rate it happened at as a ceiling; below the ceiling it recovers quickly, above it it probes slowly.
+ * throttle the rate grows 3% per success (slow start); a throttle halves it (at most once per
+ * 250 ms, so one burst of rejections counts once) and remembers 90% of the rate it happened at
+ * as a ceiling; below the ceiling the rate recovers quickly, at the ceiling it probes slowly.
  */
 export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLimiter> =>
   Effect.gen(function* () {
@@ -51,16 +52,16 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
         s.ceiling === undefined
           ? s.rate * 1.03
           : s.rate < s.ceiling
-            ? s.rate + Math.max((s.ceiling - s.rate) * 0.1, 0.01)
+            ? s.rate + Math.max((s.ceiling - s.rate) * 0.05, 0.01)
             : s.rate * 1.002
       return { ...s, rate: clamp(rate) }
     })
     const throttled = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Ref.update(state, (s) =>
-        now - s.lastDecrease < 1000
-          ? s
-          : { ...s, rate: clamp(s.rate * 0.7), ceiling: s.rate * 0.95, lastDecrease: now, next: now + 1000 / clamp(s.rate * 0.7) }
-      )
+      Ref.update(state, (s) => {
+        if (now - s.lastDecrease < 250) return s
+        const rate = clamp(s.rate * 0.5)
+        return { rate, ceiling: s.rate * 0.9, lastDecrease: now, next: Math.max(s.next, now + 1000 / rate) }
+      })
     )
     return { take, succeeded, throttled, rate: Effect.map(Ref.get(state), (s) => s.rate) }
   })

@@ -107,13 +107,22 @@ export const requireString = (
     throw validationError(value, member, `Member must have length less than or equal to ${rules.max}`)
   }
   if (rules.pattern !== undefined && !rules.pattern.test(value)) {
-    throw validationError(value, member, `Member must satisfy regular expression pattern: ${rules.pattern.source.slice(1, -1)}`)
+    throw validationError(
+      value,
+      member,
+      `Member must satisfy regular expression pattern: ${rules.pattern.source.slice(1, -1)}`
+    )
   }
   return value
 }
 
 /** Checks an integer member against its range. */
-export const requireInt = (input: Record<string, unknown>, member: string, min: number, max: number): number | undefined => {
+export const requireInt = (
+  input: Record<string, unknown>,
+  member: string,
+  min: number,
+  max: number
+): number | undefined => {
   const value = input[member]
   if (value === undefined || value === null) return undefined
   if (typeof value !== "number" || !Number.isInteger(value)) {
@@ -134,7 +143,8 @@ export const nextTokenRules = { min: 1, max: 2048 } as const
 export const stageNameRules = { min: 1, max: 100, pattern: namePattern } as const
 
 /** Encodes a page cursor. */
-export const encodeToken = (cursor: Record<string, unknown>): string => Buffer.from(JSON.stringify(cursor)).toString("base64url")
+export const encodeToken = (cursor: Record<string, unknown>): string =>
+  Buffer.from(JSON.stringify(cursor)).toString("base64url")
 
 /** Decodes a page cursor; throws `InvalidNextTokenException` when it is not one of ours. */
 export const decodeToken = (token: string, kind: string): Record<string, unknown> => {

@@ -1,0 +1,31 @@
+import { CodePipeline, ExecutionDocument } from "@pipetrail/core"
+import { Effect, Stream } from "effect"
+
+// The five newest executions of a pipeline, each merged with its list summary (start and
+// last-update times only exist there). Fails with a typed CodePipelineError, never `unknown`.
+export const newestExecutions = (pipelineName: string) =>
+  Effect.gen(function* () {
+    const codepipeline = yield* CodePipeline.CodePipeline
+    return yield* codepipeline.listPipelineExecutions(pipelineName).pipe(
+      Stream.take(5),
+      Stream.mapEffect(
+        (summary) =>
+          codepipeline
+            .getPipelineExecution(pipelineName, summary.pipelineExecutionId)
+            .pipe(Effect.map((detail) => ExecutionDocument.make(detail, summary))),
+        { concurrency: 4 }
+      ),
+      Stream.runCollect
+    )
+  })
+
+// Against AWS: the default credential chain and region, or point `endpoint` at the emulator.
+export const main = (pipelineName: string, config: CodePipeline.CodePipelineConfig = {}) =>
+  newestExecutions(pipelineName).pipe(
+    Effect.tap((executions) =>
+      Effect.forEach(executions, (e) =>
+        Effect.log(`${e.pipelineExecutionId} ${e.status} ${e.startTime?.toISOString()}`)
+      )
+    ),
+    Effect.provide(CodePipeline.layer(config))
+  )
