@@ -94,8 +94,8 @@ const diffKeyed = (field: string, a: unknown, b: unknown): Array<Change> => {
     const y = after.get(k)
     const path = `${field}[${k}]`
     if ((x === undefined || simple(x)) && (y === undefined || simple(y))) {
-      const valueOf = (item: Json | undefined) => (item === undefined ? undefined : (item[spec.value!] ?? null))
-      const c = change(path, field, valueOf(x), valueOf(y), k)
+      const valueIn = (item: Json | undefined) => (item === undefined ? undefined : (item[spec.value!] ?? null))
+      const c = change(path, field, valueIn(x), valueIn(y), k)
       return c === undefined ? [] : [c]
     }
     if (x === undefined || y === undefined) {
