@@ -1,0 +1,152 @@
+import type { ColumnType, Generated } from "kysely"
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type BigId = string | number
+type Json = ColumnType<unknown, string, string>
+
+/** `snapshot_run`: one row per job run. */
+export interface SnapshotRunTable {
+  id: Generated<BigId>
+  source: string
+  started_at: ColumnType<Date, Date | string | undefined, Date | string>
+  finished_at: Timestamp | null
+  selection: ColumnType<unknown, string | undefined, string>
+  fetched: Generated<number>
+  new_snapshots: Generated<number>
+  unchanged: Generated<number>
+  rejected: Generated<number>
+  failed: Generated<number>
+  outcome: Generated<"running" | "succeeded" | "partial" | "failed" | "interrupted">
+  error: string | null
+}
+
+/** `execution_snapshot`: one row per distinct observed state of an execution; documents immutable. */
+export interface ExecutionSnapshotTable {
+  id: Generated<BigId>
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  seq: number
+  pipeline_version: number
+  status: string
+  status_summary: string | null
+  trigger_type: string | null
+  trigger_detail: string | null
+  execution_mode: string | null
+  execution_type: string | null
+  rollback_target_execution_id: string | null
+  start_time: Timestamp | null
+  last_update_time: Timestamp | null
+  document: Json
+  document_raw: Uint8Array | null
+  content_hash: string
+  first_seen_at: Timestamp
+  last_seen_at: Timestamp
+  seen_count: Generated<number>
+  first_run_id: BigId | null
+  last_run_id: BigId | null
+}
+
+/** `execution_head`: the latest state of each execution (the row writers lock). */
+export interface ExecutionHeadTable {
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  seq: Generated<number>
+  snapshot_id: BigId | null
+  content_hash: string | null
+  status: string | null
+  start_time: Timestamp | null
+  last_seen_at: Timestamp | null
+}
+
+/** `rejected_response`: payloads that failed to decode, verbatim. */
+export interface RejectedResponseTable {
+  id: Generated<BigId>
+  source: string
+  run_id: BigId | null
+  operation: string
+  pipeline_name: string | null
+  pipeline_execution_id: string | null
+  payload: Uint8Array
+  payload_json: Json | null
+  issue: string
+  received_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+/** `latest_execution` (view): the latest state of each execution. */
+export interface LatestExecutionView {
+  snapshot_id: BigId
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  state_count: number
+  pipeline_version: number
+  status: string
+  status_summary: string | null
+  trigger_type: string | null
+  trigger_detail: string | null
+  execution_mode: string | null
+  execution_type: string | null
+  rollback_target_execution_id: string | null
+  start_time: Date | null
+  last_update_time: Date | null
+  is_terminal: boolean
+  document: unknown
+  content_hash: string
+  first_seen_at: Date
+  last_seen_at: Date
+  seen_count: number
+}
+
+/** `status_transition` (view): each status change with the time it was first observed. */
+export interface StatusTransitionView {
+  snapshot_id: BigId
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  seq: number
+  from_status: string | null
+  to_status: string
+  observed_at: Date
+  last_update_time: Date | null
+}
+
+/** `execution_duration` (view): start, end and duration of each execution's latest state. */
+export interface ExecutionDurationView {
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  status: string
+  execution_type: string | null
+  start_time: Date | null
+  end_time: Date | null
+  duration_seconds: number | null
+}
+
+/** `delivery_metrics_daily` (view): deployment frequency, lead time, change failure rate, time to restore. */
+export interface DeliveryMetricsDailyView {
+  source: string
+  pipeline_name: string
+  day: Date
+  deployments: number
+  rollbacks: number
+  failures: number
+  change_failure_rate: number | null
+  lead_time_avg_seconds: number | null
+  lead_time_median_seconds: number | null
+  time_to_restore_avg_seconds: number | null
+  unrestored_failures: number
+}
+
+/** The typed kysely schema of the store, for your own queries: `Kysely<Database>`. */
+export interface Database {
+  snapshot_run: SnapshotRunTable
+  execution_snapshot: ExecutionSnapshotTable
+  execution_head: ExecutionHeadTable
+  rejected_response: RejectedResponseTable
+  latest_execution: LatestExecutionView
+  status_transition: StatusTransitionView
+  execution_duration: ExecutionDurationView
+  delivery_metrics_daily: DeliveryMetricsDailyView
+}

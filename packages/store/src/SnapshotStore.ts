@@ -1,0 +1,750 @@
+import { Canonical, Diff, ExecutionDocument } from "@pipetrail/core"
+import { Clock, Context, Effect, Either, Layer, Option, Schema } from "effect"
+import { sql, type Transaction } from "kysely"
+import { Database } from "./Database.js"
+import type { DatabaseError } from "./DatabaseError.js"
+import type { Database as Tables } from "./DatabaseSchema.js"
+
+/** Where a snapshot came from: an AWS account and region (`aws:123456789012:eu-west-1`) or a label. */
+export type Source = string
+
+/** One execution state to record. */
+export interface RecordInput {
+  readonly source: Source
+  readonly document: ExecutionDocument.ExecutionDocument
+  /** When it was fetched (default: now). */
+  readonly observedAt?: Date
+  /** The job run that fetched it. */
+  readonly runId?: number
+}
+
+/** What recording one state did. */
+export interface RecordResult {
+  readonly pipelineName: string
+  readonly pipelineExecutionId: string
+  readonly outcome: "new" | "unchanged"
+  readonly snapshotId: number
+  readonly seq: number
+}
+
+/** One stored state of an execution. */
+export interface Snapshot {
+  readonly id: number
+  readonly source: Source
+  readonly pipelineName: string
+  readonly pipelineExecutionId: string
+  /** 1 for the first state stored, then 2, 3…: the state's position in the execution's history. */
+  readonly seq: number
+  readonly status: string
+  readonly document: ExecutionDocument.ExecutionDocument
+  readonly contentHash: string
+  readonly firstSeenAt: Date
+  readonly lastSeenAt: Date
+  readonly seenCount: number
+}
+
+/** One step of an execution's history: the state and what changed since the previous one. */
+export interface HistoryEntry {
+  readonly snapshot: Snapshot
+  readonly changes: ReadonlyArray<Diff.Change>
+}
+
+/** Which execution: the id, narrowed by source and pipeline when the id alone is ambiguous. */
+export interface ExecutionKey {
+  readonly pipelineExecutionId: string
+  readonly pipelineName?: string
+  readonly source?: Source
+}
+
+/** Filters of `list`. */
+export interface ListFilter {
+  readonly source?: Source
+  readonly pipelineName?: string
+  readonly status?: string
+  /** Executions that started at or after this time. */
+  readonly since?: Date
+  /** Executions that started before this time. */
+  readonly until?: Date
+  /** At most this many (default 100), newest first. */
+  readonly limit?: number
+}
+
+/** The latest stored state of an execution, as `watch` needs it. */
+export interface Head {
+  readonly source: Source
+  readonly pipelineName: string
+  readonly pipelineExecutionId: string
+  readonly status: string
+  readonly seq: number
+}
+
+/** A payload that did not decode, to keep verbatim. */
+export interface RejectedInput {
+  readonly source: Source
+  readonly runId?: number
+  readonly operation: string
+  readonly pipelineName?: string
+  readonly pipelineExecutionId?: string
+  readonly payload: unknown
+  readonly issue: string
+}
+
+/** How a job run ended. */
+export type RunOutcome = "succeeded" | "partial" | "failed" | "interrupted"
+
+/** A job run's counts. */
+export interface RunCounts {
+  readonly fetched: number
+  readonly newSnapshots: number
+  readonly unchanged: number
+  readonly rejected: number
+  readonly failed: number
+}
+
+/** A job run as stored. */
+export interface Run extends RunCounts {
+  readonly id: number
+  readonly source: Source
+  readonly startedAt: Date
+  readonly finishedAt: Date | undefined
+  readonly selection: unknown
+  readonly outcome: RunOutcome | "running"
+  readonly error: string | undefined
+}
+
+/** No snapshot with that id. */
+export class SnapshotNotFoundError extends Schema.TaggedError<SnapshotNotFoundError>()("SnapshotNotFoundError", {
+  snapshotId: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** No stored execution matches the key. */
+export class ExecutionNotStoredError extends Schema.TaggedError<ExecutionNotStoredError>()("ExecutionNotStoredError", {
+  pipelineExecutionId: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The execution id matches executions of several sources or pipelines: say which. */
+export class AmbiguousExecutionError extends Schema.TaggedError<AmbiguousExecutionError>()("AmbiguousExecutionError", {
+  pipelineExecutionId: Schema.String,
+  candidates: Schema.Array(Schema.Struct({ source: Schema.String, pipelineName: Schema.String })),
+  message: Schema.String
+}) {}
+
+/** A stored document no longer decodes (written by a newer pipetrail?). */
+export class StoredDocumentError extends Schema.TaggedError<StoredDocumentError>()("StoredDocumentError", {
+  snapshotId: Schema.Number,
+  issue: Schema.String,
+  message: Schema.String
+}) {}
+
+/** Every way a store call can fail. */
+export type StoreError =
+  | DatabaseError
+  | SnapshotNotFoundError
+  | ExecutionNotStoredError
+  | AmbiguousExecutionError
+  | StoredDocumentError
+
+/** The snapshot store: records execution states, and reads history, latest states and diffs. */
+export interface SnapshotStoreService {
+  /** Records one state: a new row when it differs from the latest stored state, else a seen-count bump. */
+  readonly record: (input: RecordInput) => Effect.Effect<RecordResult, DatabaseError>
+  /** Records a batch in one transaction, in order; all of it is written or none of it. */
+  readonly recordMany: (inputs: ReadonlyArray<RecordInput>) => Effect.Effect<ReadonlyArray<RecordResult>, DatabaseError>
+  /** Keeps a payload that failed to decode, verbatim; returns its id. */
+  readonly recordRejected: (input: RejectedInput) => Effect.Effect<number, DatabaseError>
+  /** An execution's states, oldest first, each with its changes from the previous state. */
+  readonly history: (key: ExecutionKey) => Effect.Effect<ReadonlyArray<HistoryEntry>, StoreError>
+  /** The latest stored state of an execution, if it is stored. */
+  readonly latest: (key: ExecutionKey) => Effect.Effect<Option.Option<Snapshot>, StoreError>
+  /** Latest states of executions matching the filter, newest start first. */
+  readonly list: (filter?: ListFilter) => Effect.Effect<ReadonlyArray<Snapshot>, StoreError>
+  /** One snapshot by id. */
+  readonly snapshot: (id: number) => Effect.Effect<Snapshot, StoreError>
+  /** What changed from snapshot `a` to snapshot `b`. */
+  readonly diffSnapshots: (a: number, b: number) => Effect.Effect<ReadonlyArray<Diff.Change>, StoreError>
+  /** What differs between the latest states of two executions. */
+  readonly diffExecutions: (a: ExecutionKey, b: ExecutionKey) => Effect.Effect<ReadonlyArray<Diff.Change>, StoreError>
+  /** Latest status of every stored execution of a source (optionally of some pipelines): one query. */
+  readonly heads: (
+    source: Source,
+    pipelineNames?: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<Head>, DatabaseError>
+  /** Starts a job run; returns its id. */
+  readonly startRun: (source: Source, selection: unknown) => Effect.Effect<number, DatabaseError>
+  /** Finishes a job run with its counts and outcome. */
+  readonly finishRun: (
+    id: number,
+    result: RunCounts & { readonly outcome: RunOutcome; readonly error?: string }
+  ) => Effect.Effect<void, DatabaseError>
+  /** The most recent job runs, newest first. */
+  readonly runs: (limit?: number) => Effect.Effect<ReadonlyArray<Run>, DatabaseError>
+}
+
+/** The snapshot store service. */
+export class SnapshotStore extends Context.Tag("@pipetrail/store/SnapshotStore")<
+  SnapshotStore,
+  SnapshotStoreService
+>() {}
+
+/** PostgreSQL text cannot hold NUL: typed columns get U+FFFD; the document keeps the original bytes. */
+const clean = (text: string | undefined | null): string | null =>
+  text == null ? null : text.replaceAll("\u0000", "\uFFFD")
+
+const keyOf = (source: string, pipelineName: string, id: string) => JSON.stringify([source, pipelineName, id])
+
+interface Prepared {
+  readonly index: number
+  readonly key: string
+  readonly source: string
+  readonly document: ExecutionDocument.ExecutionDocument
+  readonly json: string
+  readonly hash: string
+  readonly observedAt: Date
+  readonly runId: number | null
+}
+
+interface NewRow {
+  readonly item: Prepared
+  readonly seq: number
+  seenCount: number
+  lastSeenAt: Date
+  lastRunId: number | null
+}
+
+const iso = (date: Date | undefined) => (date === undefined ? null : date.toISOString())
+const toNumber = (value: unknown): number => (typeof value === "number" ? value : Number(value))
+const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)))
+const bytesToString = (value: unknown): string => Buffer.from(value as Uint8Array).toString("utf8")
+
+/** Writes one batch inside a transaction: heads locked in key order, then set-based inserts and updates. */
+const writeBatch = async (trx: Transaction<Tables>, items: ReadonlyArray<Prepared>): Promise<Array<RecordResult>> => {
+  const keys = [...new Map(items.map((i) => [i.key, i])).values()].sort((a, b) => (a.key < b.key ? -1 : 1))
+  const column = <A>(f: (i: Prepared) => A) => keys.map(f)
+  const sources = column((i) => i.source)
+  const names = column((i) => i.document.pipelineName as string)
+  const ids = column((i) => i.document.pipelineExecutionId as string)
+
+  await sql`
+    insert into execution_head (source, pipeline_name, pipeline_execution_id)
+    select * from unnest(${sources}::text[], ${names}::text[], ${ids}::text[])
+    order by 1, 2, 3
+    on conflict do nothing
+  `.execute(trx)
+  const heads = await sql<{
+    source: string
+    pipeline_name: string
+    pipeline_execution_id: string
+    seq: number
+    snapshot_id: string | number | null
+    content_hash: string | null
+  }>`
+    select h.source, h.pipeline_name, h.pipeline_execution_id, h.seq, h.snapshot_id, h.content_hash
+    from execution_head h
+    join unnest(${sources}::text[], ${names}::text[], ${ids}::text[]) as k(source, pipeline_name, pipeline_execution_id)
+      using (source, pipeline_name, pipeline_execution_id)
+    order by h.source, h.pipeline_name, h.pipeline_execution_id
+    for update of h
+  `.execute(trx)
+
+  const state = new Map(
+    heads.rows.map((h) => [
+      keyOf(h.source, h.pipeline_name, h.pipeline_execution_id),
+      {
+        seq: toNumber(h.seq),
+        hash: h.content_hash,
+        snapshotId: h.snapshot_id === null ? null : toNumber(h.snapshot_id),
+        pending: undefined as NewRow | undefined
+      }
+    ])
+  )
+  const bumps = new Map<number, { count: number; lastSeenAt: Date; lastRunId: number | null }>()
+  const newRows: Array<NewRow> = []
+  const outcomes: Array<{ item: Prepared; outcome: "new" | "unchanged"; row: NewRow | number; seq: number }> = []
+
+  for (const item of items) {
+    const head = state.get(item.key)!
+    if (head.hash === item.hash) {
+      if (head.pending !== undefined) {
+        head.pending.seenCount++
+        if (item.observedAt > head.pending.lastSeenAt) head.pending.lastSeenAt = item.observedAt
+        head.pending.lastRunId = item.runId ?? head.pending.lastRunId
+        outcomes.push({ item, outcome: "unchanged", row: head.pending, seq: head.pending.seq })
+      } else {
+        const id = head.snapshotId!
+        const bump = bumps.get(id) ?? { count: 0, lastSeenAt: item.observedAt, lastRunId: null }
+        bumps.set(id, {
+          count: bump.count + 1,
+          lastSeenAt: item.observedAt > bump.lastSeenAt ? item.observedAt : bump.lastSeenAt,
+          lastRunId: item.runId ?? bump.lastRunId
+        })
+        outcomes.push({ item, outcome: "unchanged", row: id, seq: head.seq })
+      }
+    } else {
+      const row: NewRow = {
+        item,
+        seq: head.seq + 1,
+        seenCount: 1,
+        lastSeenAt: item.observedAt,
+        lastRunId: item.runId
+      }
+      newRows.push(row)
+      head.seq = row.seq
+      head.hash = item.hash
+      head.pending = row
+      outcomes.push({ item, outcome: "new", row, seq: row.seq })
+    }
+  }
+
+  const inserted = new Map<NewRow, number>()
+  if (newRows.length > 0) {
+    const c = <A>(f: (r: NewRow) => A) => newRows.map(f)
+    const d = (r: NewRow) => r.item.document
+    const rows = await sql<{
+      id: string | number
+      source: string
+      pipeline_name: string
+      pipeline_execution_id: string
+      seq: number
+    }>`
+      insert into execution_snapshot (
+        source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
+        trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
+        start_time, last_update_time, document, document_raw, content_hash,
+        first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id
+      )
+      select source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
+        trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
+        start_time, last_update_time, document::jsonb, decode(document_raw, 'hex'), content_hash,
+        first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id
+      from unnest(
+        ${c((r) => r.item.source)}::text[],
+        ${c((r) => d(r).pipelineName as string)}::text[],
+        ${c((r) => d(r).pipelineExecutionId as string)}::text[],
+        ${c((r) => r.seq)}::int[],
+        ${c((r) => d(r).pipelineVersion as number)}::int[],
+        ${c((r) => clean(d(r).status))}::text[],
+        ${c((r) => clean(d(r).statusSummary))}::text[],
+        ${c((r) => clean(d(r).trigger?.triggerType))}::text[],
+        ${c((r) => clean(d(r).trigger?.triggerDetail))}::text[],
+        ${c((r) => clean(d(r).executionMode))}::text[],
+        ${c((r) => clean(d(r).executionType))}::text[],
+        ${c((r) => clean(d(r).rollbackMetadata?.rollbackTargetPipelineExecutionId))}::text[],
+        ${c((r) => iso(d(r).startTime))}::timestamptz[],
+        ${c((r) => iso(d(r).lastUpdateTime))}::timestamptz[],
+        ${c((r) => (r.item.json.includes("\\u0000") ? r.item.json.replaceAll("\\u0000", "\\ufffd") : r.item.json))}::text[],
+        ${c((r) => (r.item.json.includes("\\u0000") ? Buffer.from(r.item.json, "utf8").toString("hex") : null))}::text[],
+        ${c((r) => r.item.hash)}::text[],
+        ${c((r) => r.item.observedAt.toISOString())}::timestamptz[],
+        ${c((r) => r.lastSeenAt.toISOString())}::timestamptz[],
+        ${c((r) => r.seenCount)}::int[],
+        ${c((r) => r.item.runId)}::bigint[],
+        ${c((r) => r.lastRunId)}::bigint[]
+      ) as t(source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
+        trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
+        start_time, last_update_time, document, document_raw, content_hash,
+        first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id)
+      returning id, source, pipeline_name, pipeline_execution_id, seq
+    `.execute(trx)
+    const byKeySeq = new Map(
+      rows.rows.map((r) => [
+        `${keyOf(r.source, r.pipeline_name, r.pipeline_execution_id)}#${toNumber(r.seq)}`,
+        toNumber(r.id)
+      ])
+    )
+    for (const row of newRows) inserted.set(row, byKeySeq.get(`${row.item.key}#${row.seq}`)!)
+  }
+
+  if (bumps.size > 0) {
+    const entries = [...bumps.entries()].sort((a, b) => a[0] - b[0])
+    await sql`
+      update execution_snapshot s
+      set seen_count = s.seen_count + b.count,
+        last_seen_at = greatest(s.last_seen_at, b.last_seen_at),
+        last_run_id = coalesce(b.last_run_id, s.last_run_id)
+      from unnest(
+        ${entries.map(([id]) => id)}::bigint[],
+        ${entries.map(([, b]) => b.count)}::int[],
+        ${entries.map(([, b]) => b.lastSeenAt.toISOString())}::timestamptz[],
+        ${entries.map(([, b]) => b.lastRunId)}::bigint[]
+      ) as b(id, count, last_seen_at, last_run_id)
+      where s.id = b.id
+    `.execute(trx)
+  }
+
+  const lastSeenByKey = new Map<string, Date>()
+  for (const item of items) {
+    const seen = lastSeenByKey.get(item.key)
+    if (seen === undefined || item.observedAt > seen) lastSeenByKey.set(item.key, item.observedAt)
+  }
+  const finalHeads = keys.map((k) => {
+    const head = state.get(k.key)!
+    return {
+      k,
+      head,
+      snapshotId: head.pending === undefined ? head.snapshotId! : inserted.get(head.pending)!,
+      doc: head.pending?.item.document,
+      lastSeen: lastSeenByKey.get(k.key)!
+    }
+  })
+  await sql`
+    update execution_head h
+    set seq = u.seq, snapshot_id = u.snapshot_id, content_hash = u.content_hash,
+      status = coalesce(u.status, h.status), start_time = coalesce(u.start_time, h.start_time),
+      last_seen_at = greatest(h.last_seen_at, u.last_seen_at)
+    from unnest(
+      ${finalHeads.map((f) => f.k.source)}::text[],
+      ${finalHeads.map((f) => f.k.document.pipelineName as string)}::text[],
+      ${finalHeads.map((f) => f.k.document.pipelineExecutionId as string)}::text[],
+      ${finalHeads.map((f) => f.head.seq)}::int[],
+      ${finalHeads.map((f) => f.snapshotId)}::bigint[],
+      ${finalHeads.map((f) => f.head.hash)}::text[],
+      ${finalHeads.map((f) => (f.doc === undefined ? null : clean(f.doc.status)))}::text[],
+      ${finalHeads.map((f) => (f.doc === undefined ? null : iso(f.doc.startTime)))}::timestamptz[],
+      ${finalHeads.map((f) => f.lastSeen.toISOString())}::timestamptz[]
+    ) as u(source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status, start_time, last_seen_at)
+    where h.source = u.source and h.pipeline_name = u.pipeline_name and h.pipeline_execution_id = u.pipeline_execution_id
+  `.execute(trx)
+
+  return outcomes.map(({ item, outcome, row, seq }) => ({
+    pipelineName: item.document.pipelineName,
+    pipelineExecutionId: item.document.pipelineExecutionId,
+    outcome,
+    snapshotId: typeof row === "number" ? row : inserted.get(row)!,
+    seq
+  }))
+}
+
+type SnapshotRow = {
+  id: string | number
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  seq: number
+  status: string
+  document: unknown
+  document_raw: Uint8Array | null
+  content_hash: string
+  first_seen_at: Date | string
+  last_seen_at: Date | string
+  seen_count: number
+}
+
+const snapshotColumns = [
+  "id",
+  "source",
+  "pipeline_name",
+  "pipeline_execution_id",
+  "seq",
+  "status",
+  "document",
+  "document_raw",
+  "content_hash",
+  "first_seen_at",
+  "last_seen_at",
+  "seen_count"
+] as const
+
+const toSnapshot = (row: SnapshotRow): Effect.Effect<Snapshot, StoredDocumentError> => {
+  const id = toNumber(row.id)
+  const raw = row.document_raw === null ? row.document : JSON.parse(bytesToString(row.document_raw))
+  return Either.match(ExecutionDocument.decode(raw), {
+    onLeft: (error) =>
+      Effect.fail(
+        new StoredDocumentError({
+          snapshotId: id,
+          issue: error.message,
+          message: `stored snapshot ${id} does not decode as an execution document`
+        })
+      ),
+    onRight: (document) =>
+      Effect.succeed({
+        id,
+        source: row.source,
+        pipelineName: row.pipeline_name,
+        pipelineExecutionId: row.pipeline_execution_id,
+        seq: toNumber(row.seq),
+        status: row.status,
+        document,
+        contentHash: row.content_hash,
+        firstSeenAt: toDate(row.first_seen_at),
+        lastSeenAt: toDate(row.last_seen_at),
+        seenCount: toNumber(row.seen_count)
+      })
+  })
+}
+
+/** Builds the store over the `Database` in context. */
+export const make = Effect.gen(function* () {
+  const db = yield* Database
+
+  const prepare = (inputs: ReadonlyArray<RecordInput>, now: number): Array<Prepared> =>
+    inputs.map((input, index) => {
+      const json = ExecutionDocument.canonicalJson(input.document)
+      return {
+        index,
+        key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
+        source: input.source,
+        document: input.document,
+        json,
+        hash: Canonical.hash(JSON.parse(json)),
+        observedAt: input.observedAt ?? new Date(now),
+        runId: input.runId ?? null
+      }
+    })
+
+  const recordMany = (inputs: ReadonlyArray<RecordInput>) =>
+    inputs.length === 0
+      ? Effect.succeed([] as ReadonlyArray<RecordResult>)
+      : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const items = prepare(inputs, now)
+          const which =
+            items.length === 1
+              ? `record ${items[0]!.document.pipelineName}/${items[0]!.document.pipelineExecutionId}`
+              : `record batch of ${items.length} executions (${items
+                  .slice(0, 3)
+                  .map((i) => i.document.pipelineExecutionId)
+                  .join(", ")}${items.length > 3 ? ", …" : ""})`
+          return db.transaction(which, (trx) => writeBatch(trx, items))
+        })
+
+  const record = (input: RecordInput) => Effect.map(recordMany([input]), (results) => results[0]!)
+
+  const recordRejected = (input: RejectedInput) =>
+    db.use(`keep rejected ${input.operation} payload`, async (k) => {
+      const text = typeof input.payload === "string" ? input.payload : (JSON.stringify(input.payload) ?? "null")
+      let json: string | null = null
+      try {
+        const parsed = JSON.parse(text)
+        json = text.includes("\\u0000") ? null : JSON.stringify(parsed)
+      } catch {
+        json = null
+      }
+      const row = await k
+        .insertInto("rejected_response")
+        .values({
+          source: input.source,
+          run_id: input.runId ?? null,
+          operation: input.operation,
+          pipeline_name: clean(input.pipelineName),
+          pipeline_execution_id: clean(input.pipelineExecutionId),
+          payload: Buffer.from(text, "utf8"),
+          payload_json: json,
+          issue: clean(input.issue) ?? ""
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow()
+      return toNumber(row.id)
+    })
+
+  const resolve = (key: ExecutionKey) =>
+    Effect.gen(function* () {
+      const candidates = yield* db.use("find execution", (k) => {
+        let q = k
+          .selectFrom("execution_head")
+          .select(["source", "pipeline_name"])
+          .where("pipeline_execution_id", "=", key.pipelineExecutionId)
+          .where("snapshot_id", "is not", null)
+        if (key.source !== undefined) q = q.where("source", "=", key.source)
+        if (key.pipelineName !== undefined) q = q.where("pipeline_name", "=", key.pipelineName)
+        return q.orderBy("source").orderBy("pipeline_name").execute()
+      })
+      if (candidates.length > 1) {
+        return yield* new AmbiguousExecutionError({
+          pipelineExecutionId: key.pipelineExecutionId,
+          candidates: candidates.map((c) => ({ source: c.source, pipelineName: c.pipeline_name })),
+          message: `execution ${key.pipelineExecutionId} is stored for ${candidates
+            .map((c) => `${c.source}/${c.pipeline_name}`)
+            .join(" and ")}: give the source or pipeline`
+        })
+      }
+      return Option.fromNullable(candidates[0])
+    })
+
+  const history = (key: ExecutionKey) =>
+    Effect.gen(function* () {
+      const found = yield* resolve(key)
+      if (Option.isNone(found)) {
+        return yield* new ExecutionNotStoredError({
+          pipelineExecutionId: key.pipelineExecutionId,
+          message: `execution ${key.pipelineExecutionId} is not in the store`
+        })
+      }
+      const rows = yield* db.use("read history", (k) =>
+        k
+          .selectFrom("execution_snapshot")
+          .select(snapshotColumns)
+          .where("source", "=", found.value.source)
+          .where("pipeline_name", "=", found.value.pipeline_name)
+          .where("pipeline_execution_id", "=", key.pipelineExecutionId)
+          .orderBy("seq")
+          .execute()
+      )
+      const snapshots = yield* Effect.forEach(rows as Array<SnapshotRow>, toSnapshot)
+      return snapshots.map((snapshot, i) => ({
+        snapshot,
+        changes: i === 0 ? [] : Diff.diff(snapshots[i - 1]!.document, snapshot.document)
+      }))
+    })
+
+  const latest = (key: ExecutionKey) =>
+    Effect.gen(function* () {
+      const found = yield* resolve(key)
+      if (Option.isNone(found)) return Option.none<Snapshot>()
+      const row = yield* db.use("read latest state", (k) =>
+        k
+          .selectFrom("execution_head as h")
+          .innerJoin("execution_snapshot as s", "s.id", "h.snapshot_id")
+          .select(snapshotColumns.map((c) => `s.${c}` as const))
+          .where("h.source", "=", found.value.source)
+          .where("h.pipeline_name", "=", found.value.pipeline_name)
+          .where("h.pipeline_execution_id", "=", key.pipelineExecutionId)
+          .executeTakeFirst()
+      )
+      return row === undefined ? Option.none<Snapshot>() : Option.some(yield* toSnapshot(row as SnapshotRow))
+    })
+
+  const list = (filter: ListFilter = {}) =>
+    Effect.gen(function* () {
+      const rows = yield* db.use("list executions", (k) => {
+        let q = k
+          .selectFrom("execution_head as h")
+          .innerJoin("execution_snapshot as s", "s.id", "h.snapshot_id")
+          .select(snapshotColumns.map((c) => `s.${c}` as const))
+        if (filter.source !== undefined) q = q.where("h.source", "=", filter.source)
+        if (filter.pipelineName !== undefined) q = q.where("h.pipeline_name", "=", filter.pipelineName)
+        if (filter.status !== undefined) q = q.where("h.status", "=", filter.status)
+        if (filter.since !== undefined) q = q.where("h.start_time", ">=", filter.since)
+        if (filter.until !== undefined) q = q.where("h.start_time", "<", filter.until)
+        return q
+          .orderBy(sql`h.start_time desc nulls last`)
+          .orderBy("h.pipeline_execution_id")
+          .limit(filter.limit ?? 100)
+          .execute()
+      })
+      return yield* Effect.forEach(rows as Array<SnapshotRow>, toSnapshot)
+    })
+
+  const snapshot = (id: number) =>
+    Effect.gen(function* () {
+      const row = yield* db.use("read snapshot", (k) =>
+        k.selectFrom("execution_snapshot").select(snapshotColumns).where("id", "=", id).executeTakeFirst()
+      )
+      if (row === undefined) {
+        return yield* new SnapshotNotFoundError({ snapshotId: id, message: `no snapshot with id ${id}` })
+      }
+      return yield* toSnapshot(row as SnapshotRow)
+    })
+
+  const latestOrFail = (key: ExecutionKey) =>
+    Effect.flatMap(latest(key), (found) =>
+      Option.match(found, {
+        onNone: () =>
+          Effect.fail(
+            new ExecutionNotStoredError({
+              pipelineExecutionId: key.pipelineExecutionId,
+              message: `execution ${key.pipelineExecutionId} is not in the store`
+            })
+          ),
+        onSome: Effect.succeed
+      })
+    )
+
+  const diffSnapshots = (a: number, b: number) =>
+    Effect.zipWith(snapshot(a), snapshot(b), (x, y) => Diff.diff(x.document, y.document))
+
+  const diffExecutions = (a: ExecutionKey, b: ExecutionKey) =>
+    Effect.zipWith(latestOrFail(a), latestOrFail(b), (x, y) => Diff.diff(x.document, y.document))
+
+  const heads = (source: Source, pipelineNames?: ReadonlyArray<string>) =>
+    db.use("read execution heads", async (k) => {
+      let q = k
+        .selectFrom("execution_head")
+        .select(["source", "pipeline_name", "pipeline_execution_id", "status", "seq"])
+        .where("source", "=", source)
+        .where("snapshot_id", "is not", null)
+      if (pipelineNames !== undefined) {
+        if (pipelineNames.length === 0) return []
+        q = q.where("pipeline_name", "in", pipelineNames)
+      }
+      const rows = await q.execute()
+      return rows.map((r) => ({
+        source: r.source,
+        pipelineName: r.pipeline_name,
+        pipelineExecutionId: r.pipeline_execution_id,
+        status: r.status ?? "",
+        seq: toNumber(r.seq)
+      }))
+    })
+
+  const startRun = (source: Source, selection: unknown) =>
+    db.use("start run", async (k) => {
+      const row = await k
+        .insertInto("snapshot_run")
+        .values({ source, selection: JSON.stringify(selection ?? {}) })
+        .returning("id")
+        .executeTakeFirstOrThrow()
+      return toNumber(row.id)
+    })
+
+  const finishRun = (id: number, result: RunCounts & { readonly outcome: RunOutcome; readonly error?: string }) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      db.use(`finish run ${id}`, async (k) => {
+        await k
+          .updateTable("snapshot_run")
+          .set({
+            finished_at: new Date(now),
+            fetched: result.fetched,
+            new_snapshots: result.newSnapshots,
+            unchanged: result.unchanged,
+            rejected: result.rejected,
+            failed: result.failed,
+            outcome: result.outcome,
+            error: clean(result.error)
+          })
+          .where("id", "=", id)
+          .execute()
+      })
+    )
+
+  const runs = (limit = 20) =>
+    db.use("list runs", async (k) => {
+      const rows = await k.selectFrom("snapshot_run").selectAll().orderBy("id", "desc").limit(limit).execute()
+      return rows.map(
+        (r): Run => ({
+          id: toNumber(r.id),
+          source: r.source,
+          startedAt: toDate(r.started_at),
+          finishedAt: r.finished_at === null ? undefined : toDate(r.finished_at),
+          selection: r.selection,
+          fetched: r.fetched,
+          newSnapshots: r.new_snapshots,
+          unchanged: r.unchanged,
+          rejected: r.rejected,
+          failed: r.failed,
+          outcome: r.outcome,
+          error: r.error ?? undefined
+        })
+      )
+    })
+
+  return SnapshotStore.of({
+    record,
+    recordMany,
+    recordRejected,
+    history,
+    latest,
+    list,
+    snapshot,
+    diffSnapshots,
+    diffExecutions,
+    heads,
+    startRun,
+    finishRun,
+    runs
+  })
+})
+
+/** The store over the `Database` layer in context. */
+export const layer: Layer.Layer<SnapshotStore, never, Database> = Layer.effect(SnapshotStore, make)

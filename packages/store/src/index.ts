@@ -1,0 +1,5 @@
+export * as Database from "./Database.js"
+export * as DatabaseError from "./DatabaseError.js"
+export * as DatabaseSchema from "./DatabaseSchema.js"
+export * as Migrations from "./Migrations.js"
+export * as SnapshotStore from "./SnapshotStore.js"
