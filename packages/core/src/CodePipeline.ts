@@ -36,13 +36,13 @@ import { PipelineExecutionSummary } from "./PipelineExecutionSummary.js"
 import { PipelineSummary } from "./PipelineSummary.js"
 
 /** Options of `listPipelineExecutions`. */
-export interface ListExecutionsOptions {
+export interface ListExecutionsOptions<E = never> {
   /** Page size, 1–100 (default 100). */
   readonly pageSize?: number
   /** Only executions that succeeded in this stage. */
   readonly succeededInStage?: string
   /** Called with a summary that does not decode; the summary is then skipped. Without it the stream fails. */
-  readonly onMalformed?: (error: ResponseDecodeError) => Effect.Effect<void>
+  readonly onMalformed?: (error: ResponseDecodeError) => Effect.Effect<void, E>
 }
 
 /** Options of `awaitExecution`. */
@@ -59,10 +59,10 @@ export interface CodePipelineService {
     pipelineExecutionId: string
   ) => Effect.Effect<PipelineExecution, CodePipelineError>
   /** Every execution summary of a pipeline, newest first, over all pages. */
-  readonly listPipelineExecutions: (
+  readonly listPipelineExecutions: <E = never>(
     pipelineName: string,
-    options?: ListExecutionsOptions
-  ) => Stream.Stream<PipelineExecutionSummary, CodePipelineError>
+    options?: ListExecutionsOptions<E>
+  ) => Stream.Stream<PipelineExecutionSummary, CodePipelineError | E>
   /** Every pipeline of the account and region, over all pages. */
   readonly listPipelines: (options?: {
     readonly pageSize?: number
@@ -107,6 +107,8 @@ export interface CodePipelineConfig {
   readonly requestsPerSecond?: number
   /** The rate never grows beyond this (default 100). */
   readonly maxRequestsPerSecond?: number
+  /** The rate never drops below this when throttled (default 0.2). Set min = max for a fixed rate. */
+  readonly minRequestsPerSecond?: number
   /** Requests in flight at once (default 8). */
   readonly concurrency?: number
   /** Time limit of one attempt (default 30 seconds). */
@@ -143,7 +145,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
     const client = yield* CodePipelineClient
     const limiter = yield* RateLimiter.make({
       initial: config.requestsPerSecond ?? 10,
-      min: 0.2,
+      min: config.minRequestsPerSecond ?? 0.2,
       max: Math.max(config.maxRequestsPerSecond ?? 100, config.requestsPerSecond ?? 0)
     })
     const semaphore = yield* Effect.makeSemaphore(config.concurrency ?? 8)
@@ -233,7 +235,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         return yield* decodeWith(PipelineExecution, context)(payload.pipelineExecution)
       })
 
-    const listPipelineExecutions = (pipelineName: string, options: ListExecutionsOptions = {}) =>
+    const listPipelineExecutions = <E = never>(pipelineName: string, options: ListExecutionsOptions<E> = {}) =>
       Stream.unwrap(
         Effect.gen(function* () {
           const name = yield* parse(PipelineName, "pipelineName")(pipelineName)
@@ -244,6 +246,18 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
               : yield* parse(StageName, "succeededInStage")(options.succeededInStage)
           const context: RequestContext = { operation: "ListPipelineExecutions", pipelineName: name }
           const decodeSummary = decodeWith(PipelineExecutionSummary, context)
+          const onItem = (
+            raw: unknown
+          ): Effect.Effect<Option.Option<PipelineExecutionSummary>, ResponseDecodeError | E> =>
+            decodeSummary(raw).pipe(
+              Effect.map(Option.some),
+              Effect.catchAll(
+                (error): Effect.Effect<Option.Option<PipelineExecutionSummary>, ResponseDecodeError | E> =>
+                  options.onMalformed === undefined
+                    ? Effect.fail(error)
+                    : Effect.as(options.onMalformed(error), Option.none())
+              )
+            )
           const page = (nextToken: Option.Option<string>) =>
             Effect.gen(function* () {
               const output = yield* send(context, (abortSignal) =>
@@ -257,17 +271,11 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
                   { abortSignal }
                 )
               )
-              const items = yield* Effect.forEach(output.pipelineExecutionSummaries ?? [], (raw) =>
-                decodeSummary(raw).pipe(
-                  Effect.map(Option.some),
-                  Effect.catchAll((error) =>
-                    options.onMalformed === undefined
-                      ? Effect.fail(error)
-                      : Effect.as(options.onMalformed(error), Option.none<PipelineExecutionSummary>())
-                  )
-                )
-              )
-              return [Chunk.fromIterable(items.flatMap(Option.toArray)), nextPage(output.nextToken)] as const
+              const items = yield* Effect.forEach(output.pipelineExecutionSummaries ?? [], onItem)
+              return [
+                Chunk.fromIterable(items.flatMap((item) => Option.toArray(item))),
+                nextPage(output.nextToken)
+              ] as const
             })
           return Stream.paginateChunkEffect(Option.none<string>(), page)
         })

@@ -52,7 +52,7 @@ export const make = (data: TestData): CodePipelineService => {
       }
       return found.execution
     })
-  const listPipelineExecutions = (pipelineName: string, options: ListExecutionsOptions = {}) =>
+  const listPipelineExecutions = <E = never>(pipelineName: string, options: ListExecutionsOptions<E> = {}) =>
     Stream.unwrap(
       Effect.gen(function* () {
         const name = yield* findPipeline(pipelineName)

@@ -1,0 +1,91 @@
+import { Command, ValidationError } from "@effect/cli"
+import { Cause, Console, Effect, Exit, Option } from "effect"
+import { demo } from "./commands/demo.js"
+import { emulator } from "./commands/emulator.js"
+import { get } from "./commands/get.js"
+import { snapshot, watch } from "./commands/snapshot.js"
+import { db, diff, executions, history, sqlCommand } from "./commands/store.js"
+import { safe } from "./Output.js"
+
+/** The `pipetrail` command tree. */
+export const command = Command.make("pipetrail").pipe(
+  Command.withDescription("Keep, query and diff the history of AWS CodePipeline executions."),
+  Command.withSubcommands([get, snapshot, watch, history, diff, executions, sqlCommand, db, emulator, demo])
+)
+
+/** Exit codes: 0 success, 1 failure, 2 usage error, 3 job finished with some executions failed. */
+export const ExitCode = { ok: 0, failure: 1, usage: 2, partial: 3 } as const
+
+const usageTags = new Set(["UsageError", "InvalidInputError", "ConfigError"])
+
+const hints: Record<string, string> = {
+  AccessDeniedError:
+    "check the credentials and that they allow codepipeline:ListPipelines, ListPipelineExecutions and GetPipelineExecution",
+  ThrottledError: "lower --concurrency or --rate",
+  NetworkError: "check the endpoint, the network and --region",
+  PipelineNotFoundError: "check the pipeline name and --region"
+}
+
+const connectionCodes = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "28P01",
+  "28000",
+  "3D000",
+  "57P01",
+  "08006",
+  "08001"
+])
+
+const describe = (error: unknown): { readonly code: number; readonly line: string } => {
+  const e = (typeof error === "object" && error !== null ? error : {}) as {
+    _tag?: string
+    message?: string
+    operation?: string
+  }
+  const tag = e._tag ?? "Error"
+  if (tag === "JobPartiallyFailed") return { code: ExitCode.partial, line: e.message ?? "some executions failed" }
+  const message = e.message ?? String(error)
+  const what = tag === "DatabaseError" && e.operation !== undefined ? `database (${e.operation}): ${message}` : message
+  const code = (error as { code?: unknown }).code
+  if (tag === "DatabaseError" && e.operation === "read-only query") {
+    return { code: ExitCode.usage, line: `query refused: ${message}` }
+  }
+  const hint =
+    tag === "DatabaseError"
+      ? typeof code === "string" && (connectionCodes.has(code) || /connect/i.test(message))
+        ? "check --database-url (or PIPETRAIL_DATABASE_URL) and that the database is reachable"
+        : undefined
+      : hints[tag]
+  return {
+    code: usageTags.has(tag) ? ExitCode.usage : ExitCode.failure,
+    line: `${what}${hint === undefined ? "" : ` (${hint})`}`
+  }
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code; errors are printed as one line. */
+export const run = (argv: ReadonlyArray<string>, debug: boolean) =>
+  Command.run(command, { name: "pipetrail", version: "0.1.0" })(["node", "pipetrail", ...argv]).pipe(
+    Effect.exit,
+    Effect.flatMap((exit) => {
+      if (Exit.isSuccess(exit)) return Effect.succeed(ExitCode.ok)
+      if (Cause.isInterruptedOnly(exit.cause)) return Effect.succeed(ExitCode.ok)
+      const failure = Cause.failureOption(exit.cause)
+      if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) {
+        return Effect.succeed(ValidationError.isHelpRequested(failure.value) ? ExitCode.ok : ExitCode.usage)
+      }
+      const error = Option.getOrElse(failure, () => Cause.squash(exit.cause))
+      const { code, line } = Option.isSome(failure)
+        ? describe(failure.value)
+        : {
+            code: ExitCode.failure,
+            line: `unexpected error: ${error instanceof Error ? error.message : String(error)}`
+          }
+      return Console.error(`pipetrail: ${safe(line)}`).pipe(
+        Effect.zipRight(debug ? Console.error(Cause.pretty(exit.cause)) : Effect.void),
+        Effect.as(code)
+      )
+    })
+  )

@@ -1,0 +1,71 @@
+import { Console, Effect } from "effect"
+
+/** How results are printed: aligned columns for people, or JSON / CSV for programs. */
+export type Format = "table" | "json" | "csv"
+
+/** A cell value: printed as is in JSON, as text in tables and CSV (dates as ISO 8601). */
+export type Cell = string | number | boolean | null | undefined | Date
+
+/** Rows with named columns, in column order. */
+export interface Rows {
+  readonly columns: ReadonlyArray<string>
+  readonly rows: ReadonlyArray<ReadonlyArray<Cell>>
+}
+
+/** Makes stored text safe for a terminal: control characters (ESC, CR, NUL…) are shown escaped. */
+export const safe = (text: string): string => {
+  let out = ""
+  for (const char of text) {
+    const code = char.codePointAt(0)!
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+      out += code === 0x0a ? "\\n" : code === 0x09 ? "\\t" : `\\x${code.toString(16).padStart(2, "0")}`
+    } else {
+      out += char
+    }
+  }
+  return out
+}
+
+const text = (cell: Cell): string =>
+  cell === null || cell === undefined ? "" : cell instanceof Date ? cell.toISOString() : String(cell)
+
+const jsonValue = (cell: Cell): unknown => (cell instanceof Date ? cell.toISOString() : (cell ?? null))
+
+const csvCell = (cell: Cell): string => {
+  const value = text(cell)
+  return /[",\n\r]/.test(value) || /^[=+\-@\t\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
+}
+
+/** Renders rows in a format: an aligned table, a JSON array of objects, or RFC 4180 CSV. */
+export const render = (format: Format, data: Rows): string => {
+  switch (format) {
+    case "json":
+      return JSON.stringify(
+        data.rows.map((row) => Object.fromEntries(data.columns.map((c, i) => [c, jsonValue(row[i])]))),
+        null,
+        2
+      )
+    case "csv":
+      return [data.columns, ...data.rows].map((row) => row.map((c) => csvCell(c)).join(",")).join("\n")
+    case "table": {
+      const cells = [data.columns.map(safe), ...data.rows.map((row) => row.map((c) => safe(text(c))))]
+      const widths = data.columns.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)))
+      const line = (row: ReadonlyArray<string>) =>
+        row
+          .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+          .join("  ")
+          .trimEnd()
+      return [line(cells[0]!), line(widths.map((w) => "-".repeat(w))), ...cells.slice(1).map(line)].join("\n")
+    }
+  }
+}
+
+/** Prints rows to stdout. */
+export const print = (format: Format, data: Rows) => Console.log(render(format, data))
+
+/** Prints a JSON value to stdout (for `--output json` of documents). */
+export const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+
+/** A progress line on stderr, only when stderr is a terminal. */
+export const progress = (message: string) =>
+  process.stderr.isTTY ? Effect.sync(() => process.stderr.write(`${safe(message)}\n`)) : Effect.void

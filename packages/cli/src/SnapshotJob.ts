@@ -1,0 +1,227 @@
+import { CodePipeline, type CodePipelineError, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
+import { SnapshotStore } from "@pipetrail/store"
+import { Cause, Chunk, Effect, Exit, Ref, Stream } from "effect"
+
+/** What a snapshot job fetches and how. */
+export interface JobOptions {
+  /** The source label recorded with every snapshot and the run. */
+  readonly source: string
+  /** Pipeline names, or every pipeline of the account and region. */
+  readonly pipelines: ReadonlyArray<string> | "all"
+  /** Only executions that started at or after this time. */
+  readonly since?: Date
+  /** At most this many executions per pipeline (the newest). */
+  readonly maxExecutions?: number
+  /** Detail fetches in flight at once. */
+  readonly concurrency: number
+  /** Snapshots written per transaction. */
+  readonly batchSize: number
+  /**
+   * Fetch only executions that are new or not terminal in the store (for `watch`): the listing of
+   * a pipeline stops at the first execution already stored as terminal once no stored
+   * unfinished execution of that pipeline is left to find.
+   */
+  readonly incremental: boolean
+}
+
+/** One execution or pipeline that could not be fetched. */
+export interface Failure {
+  readonly pipelineName: string
+  readonly pipelineExecutionId?: string
+  readonly error: string
+  readonly message: string
+}
+
+/** What a run did. */
+export interface JobSummary extends SnapshotStore.RunCounts {
+  readonly runId: number
+  readonly source: string
+  readonly pipelines: number
+  readonly outcome: SnapshotStore.RunOutcome
+  readonly failures: ReadonlyArray<Failure>
+}
+
+const emptyCounts: SnapshotStore.RunCounts = { fetched: 0, newSnapshots: 0, unchanged: 0, rejected: 0, failed: 0 }
+
+const outcomeOf = (counts: SnapshotStore.RunCounts): SnapshotStore.RunOutcome =>
+  counts.failed === 0 && counts.rejected === 0
+    ? "succeeded"
+    : counts.newSnapshots + counts.unchanged === 0 && counts.fetched === 0
+      ? "failed"
+      : "partial"
+
+/** Runs one job: discover executions, fetch their details, record them; the run is kept in the store. */
+export const run = (options: JobOptions) =>
+  Effect.gen(function* () {
+    const codepipeline = yield* CodePipeline.CodePipeline
+    const store = yield* SnapshotStore.SnapshotStore
+    const counts = yield* Ref.make(emptyCounts)
+    const failures = yield* Ref.make<ReadonlyArray<Failure>>([])
+    const add = (delta: Partial<SnapshotStore.RunCounts>) =>
+      Ref.update(counts, (c) => ({
+        fetched: c.fetched + (delta.fetched ?? 0),
+        newSnapshots: c.newSnapshots + (delta.newSnapshots ?? 0),
+        unchanged: c.unchanged + (delta.unchanged ?? 0),
+        rejected: c.rejected + (delta.rejected ?? 0),
+        failed: c.failed + (delta.failed ?? 0)
+      }))
+
+    const runId = yield* store.startRun(options.source, {
+      pipelines: options.pipelines,
+      since: options.since?.toISOString(),
+      maxExecutions: options.maxExecutions,
+      incremental: options.incremental
+    })
+
+    const reject = (error: CodePipelineError.ResponseDecodeError) =>
+      store
+        .recordRejected({
+          source: options.source,
+          runId,
+          operation: error.operation,
+          ...(error.pipelineName === undefined ? {} : { pipelineName: error.pipelineName }),
+          ...(error.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: error.pipelineExecutionId }),
+          payload: error.payload,
+          issue: error.issue
+        })
+        .pipe(
+          Effect.zipRight(add({ rejected: 1 })),
+          Effect.zipRight(
+            Effect.logWarning(`kept a malformed ${error.operation} response: ${error.issue.split("\n")[0]}`)
+          )
+        )
+
+    const fail = (failure: Failure) =>
+      Effect.zipRight(
+        Ref.update(failures, (list) => [...list, failure]),
+        Effect.zipRight(
+          add({ failed: 1 }),
+          Effect.logError(
+            `${failure.pipelineName}${failure.pipelineExecutionId === undefined ? "" : `/${failure.pipelineExecutionId}`}: ${failure.message}`
+          )
+        )
+      )
+
+    const headsByPipeline = new Map<string, Map<string, SnapshotStore.Head>>()
+
+    const processPipeline = (pipelineName: string) => {
+      const known = headsByPipeline.get(pipelineName) ?? new Map<string, SnapshotStore.Head>()
+      const unfinished = new Set(
+        [...known.values()]
+          .filter((h) => !PipelineExecution.isTerminal(h.status as never))
+          .map((h) => h.pipelineExecutionId)
+      )
+      const settled = (summary: { pipelineExecutionId: string; status: string }) => {
+        const head = known.get(summary.pipelineExecutionId)
+        return (
+          head !== undefined && head.status === summary.status && PipelineExecution.isTerminal(head.status as never)
+        )
+      }
+      let listed = codepipeline.listPipelineExecutions(pipelineName, { onMalformed: reject })
+      if (options.since !== undefined) {
+        const since = options.since
+        listed = Stream.takeWhile(listed, (s) => s.startTime === undefined || s.startTime >= since)
+      }
+      if (options.maxExecutions !== undefined) listed = Stream.take(listed, options.maxExecutions)
+      if (options.incremental) {
+        listed = listed.pipe(
+          Stream.takeWhile((s) => {
+            unfinished.delete(s.pipelineExecutionId)
+            return !(settled(s) && unfinished.size === 0)
+          }),
+          Stream.filter((s) => !settled(s))
+        )
+      }
+      return listed.pipe(
+        Stream.mapEffect(
+          (summary) =>
+            codepipeline.getPipelineExecution(pipelineName, summary.pipelineExecutionId).pipe(
+              Effect.map((detail) => ExecutionDocument.make(detail, summary)),
+              Effect.tap(() => add({ fetched: 1 })),
+              Effect.catchAll((error) =>
+                (error._tag === "ResponseDecodeError"
+                  ? reject(error)
+                  : fail({
+                      pipelineName,
+                      pipelineExecutionId: summary.pipelineExecutionId,
+                      error: error._tag,
+                      message: error.message
+                    })
+                ).pipe(Effect.as(undefined))
+              )
+            ),
+          { concurrency: options.concurrency }
+        ),
+        Stream.filter((document): document is ExecutionDocument.ExecutionDocument => document !== undefined),
+        Stream.grouped(options.batchSize),
+        Stream.mapEffect((batch) =>
+          store
+            .recordMany(Chunk.toReadonlyArray(batch).map((document) => ({ source: options.source, document, runId })))
+            .pipe(
+              // A batch that started is finished before an interruption takes effect.
+              Effect.uninterruptible,
+              Effect.flatMap((results) =>
+                add({
+                  newSnapshots: results.filter((r) => r.outcome === "new").length,
+                  unchanged: results.filter((r) => r.outcome === "unchanged").length
+                })
+              )
+            )
+        ),
+        Stream.runDrain,
+        Effect.catchIf(
+          (error): error is CodePipelineError.CodePipelineError => error._tag !== "DatabaseError",
+          (error) => fail({ pipelineName, error: error._tag, message: error.message })
+        )
+      )
+    }
+
+    const finish = (outcome: SnapshotStore.RunOutcome | undefined, error?: string) =>
+      Effect.flatMap(Ref.get(counts), (c) =>
+        store
+          .finishRun(runId, { ...c, outcome: outcome ?? outcomeOf(c), ...(error === undefined ? {} : { error }) })
+          .pipe(Effect.catchAll((e) => Effect.logError(`could not record the end of run ${runId}: ${e.message}`)))
+      )
+
+    const pipelines = yield* Effect.gen(function* () {
+      const names =
+        options.pipelines === "all"
+          ? Chunk.toReadonlyArray(
+              yield* Stream.runCollect(Stream.map(codepipeline.listPipelines(), (p) => p.name as string))
+            )
+          : options.pipelines
+      if (options.incremental) {
+        for (const head of yield* store.heads(options.source, names)) {
+          const byId = headsByPipeline.get(head.pipelineName) ?? new Map<string, SnapshotStore.Head>()
+          byId.set(head.pipelineExecutionId, head)
+          headsByPipeline.set(head.pipelineName, byId)
+        }
+      }
+      yield* Effect.forEach(names, processPipeline, {
+        concurrency: Math.min(4, Math.max(1, names.length)),
+        discard: true
+      })
+      return names
+    }).pipe(
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit)
+          ? finish(undefined)
+          : Exit.isInterrupted(exit)
+            ? finish("interrupted")
+            : finish(
+                "failed",
+                Cause.squash(exit.cause) instanceof Error ? (Cause.squash(exit.cause) as Error).message : "failed"
+              )
+      )
+    )
+
+    const c = yield* Ref.get(counts)
+    return {
+      ...c,
+      runId,
+      source: options.source,
+      pipelines: pipelines.length,
+      outcome: outcomeOf(c),
+      failures: yield* Ref.get(failures)
+    } satisfies JobSummary
+  })

@@ -1,0 +1,137 @@
+import { join } from "node:path"
+import { Command, Options } from "@effect/cli"
+import { CodePipeline } from "@pipetrail/core"
+import { Emulator } from "@pipetrail/emulator"
+import { Database, SnapshotStore } from "@pipetrail/store"
+import { Console, Context, Effect, Layer, Option, Redacted } from "effect"
+import { loggerLayer } from "../Global.js"
+import { describeChange } from "../internal/format.js"
+import * as Output from "../Output.js"
+import * as SnapshotJob from "../SnapshotJob.js"
+
+class DemoEmulator extends Context.Tag("@pipetrail/cli/DemoEmulator")<DemoEmulator, Emulator.Emulator>() {}
+
+const demoDataDir = () => join(Database.defaultDataDir(), "..", "demo")
+
+const options = {
+  dataDir: Options.text("data-dir").pipe(
+    Options.withDescription("embedded store of the demo (default ~/.local/share/pipetrail/demo)"),
+    Options.optional
+  ),
+  seed: Options.integer("seed").pipe(Options.withDefault(42)),
+  logLevel: Options.choice("log-level", ["debug", "info", "warning", "error", "none"]).pipe(
+    Options.withDefault("warning" as const)
+  ),
+  logFormat: Options.choice("log-format", ["text", "json"]).pipe(Options.withDefault("text" as const))
+}
+
+const layers = (c: {
+  dataDir: Option.Option<string>
+  seed: number
+  logLevel: "debug" | "info" | "warning" | "error" | "none"
+  logFormat: "text" | "json"
+}) => {
+  const emulator = Layer.scoped(
+    DemoEmulator,
+    Emulator.scoped({ scenario: { seed: c.seed, pipelines: 3, executionsPerPipeline: 10, running: 2 } }).pipe(
+      Effect.orDie
+    )
+  )
+  const codepipeline = Layer.unwrapEffect(
+    Effect.map(DemoEmulator, (em) =>
+      CodePipeline.layer({
+        endpoint: em.url,
+        region: "us-east-1",
+        credentials: { accessKeyId: "DEMO", secretAccessKey: Redacted.make("demo") }
+      })
+    )
+  )
+  const store = Layer.provideMerge(
+    SnapshotStore.layer,
+    Database.layerPglite({ dataDir: Option.getOrElse(c.dataDir, demoDataDir) })
+  )
+  return Layer.mergeAll(
+    Layer.provideMerge(codepipeline, emulator),
+    store,
+    loggerLayer({ ...c, output: "table" } as never)
+  )
+}
+
+const step = (text: string) => Console.log(`\n== ${text}`)
+
+/** `pipetrail demo`: the whole product on an in-process emulator and an embedded store. */
+export const demo = Command.make("demo", options, (c) =>
+  Effect.gen(function* () {
+    const em = yield* DemoEmulator
+    const store = yield* SnapshotStore.SnapshotStore
+    const db = yield* Database.Database
+    const source = `demo:${new Date().toISOString()}`
+    const pipelines = em.pipelines().map((p) => p.name)
+    const dir = Option.getOrElse(c.dataDir, demoDataDir)
+    yield* Console.log(`pipetrail demo: emulator at ${em.url}, embedded store in ${dir}`)
+
+    yield* step(`snapshot ${pipelines.length} pipelines (${pipelines.join(", ")})`)
+    const job = { source, pipelines, concurrency: 8, batchSize: 100, incremental: false } as const
+    const first = yield* SnapshotJob.run(job)
+    yield* Output.print("table", {
+      columns: ["run", "fetched", "new", "unchanged", "rejected", "failed"],
+      rows: [[first.runId, first.fetched, first.newSnapshots, first.unchanged, first.rejected, first.failed]]
+    })
+
+    const running = em.executions().filter((e) => e.startTime + e.steps[e.steps.length - 1]!.at > em.now())
+    yield* step(`30 minutes pass: ${running.length} running executions finish, each pipeline starts a new one`)
+    em.advance(30 * 60_000)
+    for (const p of pipelines) em.startExecution(p)
+    const second = yield* SnapshotJob.run({ ...job, incremental: true })
+    yield* Output.print("table", {
+      columns: ["run", "fetched", "new", "unchanged", "rejected", "failed"],
+      rows: [[second.runId, second.fetched, second.newSnapshots, second.unchanged, second.rejected, second.failed]]
+    })
+
+    const changed = running[0]
+    if (changed !== undefined) {
+      yield* step(`history of ${changed.pipelineName} ${changed.pipelineExecutionId}`)
+      const history = yield* store.history({ pipelineExecutionId: changed.pipelineExecutionId, source })
+      yield* Output.print("table", {
+        columns: ["seq", "snapshot", "status", "first_seen", "changes"],
+        rows: history.map((h) => [
+          h.snapshot.seq,
+          h.snapshot.id,
+          h.snapshot.status,
+          h.snapshot.firstSeenAt,
+          h.changes.length === 0 ? "(first state stored)" : h.changes.map(describeChange).join("; ")
+        ])
+      })
+      if (history.length >= 2) {
+        yield* step(`pipetrail diff --snapshots ${history[0]!.snapshot.id} ${history[history.length - 1]!.snapshot.id}`)
+        const changes = yield* store.diffSnapshots(history[0]!.snapshot.id, history[history.length - 1]!.snapshot.id)
+        yield* Output.print("table", {
+          columns: ["path", "kind", "before", "after"],
+          rows: changes.map((ch) => [
+            ch.path,
+            ch.kind,
+            JSON.stringify(ch.before ?? null),
+            JSON.stringify(ch.after ?? null)
+          ])
+        })
+      }
+    }
+
+    const query = `select pipeline_name, count(*)::int as days, sum(deployments)::int as deployments, sum(failures)::int as failures,
+  round((sum(failures)::numeric / nullif(sum(deployments) + sum(failures), 0)), 2)::float8 as change_failure_rate,
+  round((avg(lead_time_avg_seconds) / 60)::numeric, 1)::float8 as lead_time_minutes,
+  round((avg(time_to_restore_avg_seconds) / 60)::numeric, 1)::float8 as time_to_restore_minutes
+from delivery_metrics_daily where source = '${source}' group by pipeline_name order by pipeline_name`
+    yield* step("delivery metrics (pipetrail sql, view delivery_metrics_daily)")
+    const metrics = yield* db.queryReadOnly(query)
+    yield* Output.print("table", { columns: metrics.columns, rows: metrics.rows as never })
+    yield* Console.log(
+      `\nExplore the demo store: pipetrail sql --data-dir ${dir} "select * from latest_execution limit 5"`
+    )
+  })
+).pipe(
+  Command.withDescription(
+    "Run pipetrail end to end without AWS or a database server: an in-process emulator, two snapshot runs\nwith time passing between them, then history, a diff and delivery metrics.\n\nExample: pipetrail demo"
+  ),
+  Command.provide(layers)
+)

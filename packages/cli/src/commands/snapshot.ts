@@ -1,0 +1,196 @@
+import { Command, Options } from "@effect/cli"
+import { CodePipeline, Identifiers } from "@pipetrail/core"
+import { Clock, Effect, Either, Layer, Option, Schedule } from "effect"
+import { awsConfig, type Globals, globalOptions, loggerLayer, storeLayer } from "../Global.js"
+import { parseDuration, parseSince } from "../internal/duration.js"
+import { JobPartiallyFailed, UsageError } from "../internal/errors.js"
+import { resolveSource } from "../internal/source.js"
+import * as Output from "../Output.js"
+import * as SnapshotJob from "../SnapshotJob.js"
+
+const selectionOptions = {
+  pipeline: Options.text("pipeline").pipe(
+    Options.withAlias("p"),
+    Options.withDescription("a pipeline to snapshot (repeat for several)"),
+    Options.repeated
+  ),
+  allPipelines: Options.boolean("all-pipelines").pipe(
+    Options.withDescription("every pipeline of the account and region")
+  ),
+  since: Options.text("since").pipe(
+    Options.withDescription("only executions started since: a duration back from now (7d, 12h) or a date (2026-06-01)"),
+    Options.optional
+  ),
+  maxExecutions: Options.integer("max-executions").pipe(
+    Options.withDescription("at most this many executions per pipeline, newest first"),
+    Options.optional
+  ),
+  concurrency: Options.integer("concurrency").pipe(
+    Options.withDescription("requests in flight at once"),
+    Options.withDefault(8)
+  ),
+  rate: Options.float("rate").pipe(
+    Options.withDescription("a fixed rate, requests per second; without it the rate adapts to throttling"),
+    Options.optional
+  ),
+  maxAttempts: Options.integer("max-attempts").pipe(
+    Options.withDescription("attempts per request before an execution counts as failed (throttling, 5xx, network)"),
+    Options.withDefault(10)
+  ),
+  batchSize: Options.integer("batch-size").pipe(
+    Options.withDescription("snapshots written per transaction"),
+    Options.withDefault(100)
+  )
+}
+
+/** The selection options of `snapshot` and `watch`. */
+export interface Selection {
+  readonly pipeline: Array<string>
+  readonly allPipelines: boolean
+  readonly since: Option.Option<string>
+  readonly maxExecutions: Option.Option<number>
+  readonly concurrency: number
+  readonly rate: Option.Option<number>
+  readonly maxAttempts: number
+  readonly batchSize: number
+}
+
+const positive = (name: string, value: number) =>
+  Number.isFinite(value) && value > 0
+    ? Effect.succeed(value)
+    : Effect.fail(new UsageError({ message: `--${name} must be more than 0, got ${value}` }))
+
+/** Validates the selection before any network call. */
+const jobOptions = <C extends Selection & Globals>(c: C, incremental: boolean) =>
+  Effect.gen(function* () {
+    if (c.allPipelines === c.pipeline.length > 0) {
+      return yield* new UsageError({
+        message: "name pipelines with --pipeline NAME (repeatable), or pass --all-pipelines"
+      })
+    }
+    const pipelines = yield* Effect.forEach(c.pipeline, Identifiers.parse(Identifiers.PipelineName, "--pipeline"))
+    const now = new Date(yield* Clock.currentTimeMillis)
+    const since = Option.isSome(c.since)
+      ? yield* Either.match(parseSince(c.since.value, now), {
+          onLeft: (message) => Effect.fail(new UsageError({ message })),
+          onRight: Effect.succeed
+        })
+      : undefined
+    if (Option.isSome(c.maxExecutions)) yield* positive("max-executions", c.maxExecutions.value)
+    if (Option.isSome(c.rate)) yield* positive("rate", c.rate.value)
+    yield* positive("concurrency", c.concurrency)
+    yield* positive("max-attempts", c.maxAttempts)
+    yield* positive("batch-size", c.batchSize)
+    const source = yield* resolveSource(c)
+    return {
+      source,
+      pipelines: c.allPipelines ? ("all" as const) : [...new Set(pipelines as ReadonlyArray<string>)],
+      ...(since === undefined ? {} : { since }),
+      ...(Option.isSome(c.maxExecutions) ? { maxExecutions: c.maxExecutions.value } : {}),
+      concurrency: c.concurrency,
+      batchSize: c.batchSize,
+      incremental
+    } satisfies SnapshotJob.JobOptions
+  })
+
+const summaryRows = (s: SnapshotJob.JobSummary): Output.Rows => ({
+  columns: ["run", "source", "pipelines", "fetched", "new", "unchanged", "rejected", "failed", "outcome"],
+  rows: [[s.runId, s.source, s.pipelines, s.fetched, s.newSnapshots, s.unchanged, s.rejected, s.failed, s.outcome]]
+})
+
+const printSummary = (format: Output.Format, s: SnapshotJob.JobSummary) =>
+  format === "json"
+    ? Output.printJson({ ...s, failures: s.failures })
+    : Effect.zipRight(
+        Output.print(format, summaryRows(s)),
+        s.failures.length > 0 && format === "table"
+          ? Output.print("table", {
+              columns: ["pipeline", "execution_id", "error", "message"],
+              rows: s.failures.map((f) => [f.pipelineName, f.pipelineExecutionId, f.error, f.message])
+            })
+          : Effect.void
+      )
+
+const layers = <C extends Selection & Globals>(c: C) =>
+  Layer.mergeAll(
+    CodePipeline.layer(
+      awsConfig(c, {
+        concurrency: c.concurrency,
+        maxAttempts: c.maxAttempts,
+        ...(Option.isSome(c.rate) ? { requestsPerSecond: c.rate.value } : {})
+      })
+    ),
+    storeLayer(c),
+    loggerLayer(c)
+  )
+
+/** `pipetrail snapshot`: one job run: discover, fetch, store, summarize. */
+export const snapshot = Command.make("snapshot", { ...globalOptions, ...selectionOptions }, (c) =>
+  Effect.gen(function* () {
+    const options = yield* jobOptions(c, false)
+    const summary = yield* SnapshotJob.run(options)
+    yield* printSummary(c.output, summary)
+    if (summary.failed > 0 || summary.rejected > 0) {
+      return yield* new JobPartiallyFailed({ runId: summary.runId, failed: summary.failed, rejected: summary.rejected })
+    }
+  })
+).pipe(
+  Command.withDescription(
+    [
+      "Snapshot executions once: list them, fetch each, store every new state, print a run summary.",
+      "Exit code 3 when some executions failed or were rejected (the rest is stored).",
+      "",
+      "Examples:",
+      "  pipetrail snapshot --pipeline payments-api --since 7d",
+      "  pipetrail snapshot --all-pipelines --max-executions 50 --database-url postgres://localhost/pipetrail"
+    ].join("\n")
+  ),
+  Command.provide((c) => layers(c))
+)
+
+/** `pipetrail watch --every 5m`: the snapshot job on a schedule, fetching only what can have changed. */
+export const watch = Command.make(
+  "watch",
+  {
+    ...globalOptions,
+    ...selectionOptions,
+    every: Options.text("every").pipe(
+      Options.withDescription("time between ticks: 30s, 5m, 1h"),
+      Options.withDefault("5m")
+    ),
+    ticks: Options.integer("ticks").pipe(
+      Options.withDescription("stop after this many ticks (default: run until stopped)"),
+      Options.optional
+    )
+  },
+  (c) =>
+    Effect.gen(function* () {
+      const every = yield* Either.match(parseDuration(c.every), {
+        onLeft: (message) => Effect.fail(new UsageError({ message: `--every: ${message}` })),
+        onRight: Effect.succeed
+      })
+      const options = yield* jobOptions(c, true)
+      const tick = Effect.gen(function* () {
+        const summary = yield* SnapshotJob.run(options)
+        yield* c.output === "json"
+          ? Effect.sync(() => process.stdout.write(`${JSON.stringify(summary)}\n`))
+          : Output.print(c.output, summaryRows(summary))
+      })
+      const schedule: Schedule.Schedule<unknown> = Option.match(c.ticks, {
+        onNone: () => Schedule.spaced(every),
+        onSome: (n) => Schedule.intersect(Schedule.spaced(every), Schedule.recurs(Math.max(0, n - 1)))
+      })
+      yield* Effect.repeat(tick, schedule)
+    })
+).pipe(
+  Command.withDescription(
+    [
+      "Run the snapshot job every --every, incrementally: each tick lists each pipeline's newest executions",
+      "and fetches only those that are new or not yet terminal in the store. SIGINT or SIGTERM finish the",
+      "current write and exit 0.",
+      "",
+      "Example: pipetrail watch --all-pipelines --every 5m --database-url postgres://localhost/pipetrail"
+    ].join("\n")
+  ),
+  Command.provide((c) => layers(c))
+)

@@ -1,0 +1,3 @@
+export * as Cli from "./Cli.js"
+export * as Output from "./Output.js"
+export * as SnapshotJob from "./SnapshotJob.js"

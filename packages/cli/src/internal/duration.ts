@@ -1,0 +1,34 @@
+import { Duration, Either } from "effect"
+
+const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** Parses `30s`, `15m`, `12h`, `7d`, `2w` (or combinations like `1h30m`) into milliseconds. */
+export const parseDuration = (input: string): Either.Either<number, string> => {
+  const parts = [...input.trim().matchAll(/(\d+(?:\.\d+)?)\s*([smhdw])/g)]
+  const consumed = parts.map((p) => p[0]).join("")
+  if (parts.length === 0 || consumed.replaceAll(" ", "") !== input.trim().replaceAll(" ", "")) {
+    return Either.left(
+      `invalid duration ${JSON.stringify(input)}: expected a number and a unit (s, m, h, d, w), like 30s, 15m, 12h or 7d`
+    )
+  }
+  const ms = parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]!]!, 0)
+  return ms > 0 ? Either.right(ms) : Either.left(`invalid duration ${JSON.stringify(input)}: must be more than zero`)
+}
+
+/** Parses `--since`: a duration back from `now` (`7d`) or an ISO 8601 date or time. */
+export const parseSince = (input: string, now: Date): Either.Either<Date, string> => {
+  if (/^\d{4}-\d{2}-\d{2}/.test(input.trim())) {
+    const date = new Date(input.trim())
+    return Number.isNaN(date.getTime())
+      ? Either.left(`invalid date ${JSON.stringify(input)}: expected ISO 8601 like 2026-06-01 or 2026-06-01T12:00:00Z`)
+      : Either.right(date)
+  }
+  return Either.mapBoth(parseDuration(input), {
+    onLeft: () =>
+      `invalid --since ${JSON.stringify(input)}: expected a duration back from now (7d, 12h, 30m) or an ISO 8601 date (2026-06-01)`,
+    onRight: (ms) => new Date(now.getTime() - ms)
+  })
+}
+
+/** A duration for Effect schedules. */
+export const toDuration = (ms: number): Duration.Duration => Duration.millis(ms)

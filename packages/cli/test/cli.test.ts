@@ -1,0 +1,315 @@
+import { Emulator } from "@pipetrail/emulator"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { backends, freshPostgres, run, start, tempDir, until } from "./utils.js"
+
+const noStack = (stderr: string) => assert.notMatch(stderr, /\n\s+at .+:\d+:\d+/, `stack trace printed:\n${stderr}`)
+
+for (const backend of backends) {
+  describe(`pipetrail CLI on ${backend}`, { timeout: 180_000 }, () => {
+    let emulator: Emulator.Emulator
+    let env: Record<string, string>
+    let drop: () => Promise<void> = async () => undefined
+
+    const sql = async (query: string): Promise<Array<Record<string, unknown>>> => {
+      const result = await run(["sql", query, "-o", "json"], env)
+      assert.strictEqual(result.code, 0, result.stderr)
+      return JSON.parse(result.stdout)
+    }
+
+    beforeAll(async () => {
+      emulator = await Emulator.start({ scenario: { seed: 31, pipelines: 3, executionsPerPipeline: 8, running: 2 } })
+      env = { PIPETRAIL_ENDPOINT_URL: emulator.url }
+      if (backend === "postgres") {
+        const db = await freshPostgres()
+        env.PIPETRAIL_DATABASE_URL = db.url
+        drop = db.drop
+      } else {
+        env.PIPETRAIL_DATA_DIR = tempDir()
+      }
+    })
+
+    afterAll(async () => {
+      await emulator.close()
+      await drop()
+    })
+
+    it("rejects bad arguments with exit 2, one clear line and no request sent", async () => {
+      emulator.resetStats()
+      const cases: Array<[Array<string>, RegExp]> = [
+        [["snapshot", "--bogus"], /unknown argument: '--bogus'/i],
+        [["snapshot"], /--pipeline NAME .* or pass --all-pipelines/],
+        [["snapshot", "--pipeline", "bad name!"], /invalid pipeline name "bad name!"/],
+        [["snapshot", "--all-pipelines", "--since", "yesterday"], /invalid --since "yesterday"/],
+        [["snapshot", "--all-pipelines", "--concurrency", "0"], /--concurrency must be more than 0/],
+        [["get", "payments", "not-an-id"], /invalid pipeline execution id "not-an-id"/],
+        [["get"], /Missing argument <pipeline>/],
+        [["watch", "--all-pipelines", "--every", "soon"], /--every: invalid duration "soon"/],
+        [["executions", "--output", "xml"], /one of the following cases: table, json, csv/],
+        [["diff", "--snapshots", "a", "b"], /snapshot ids are positive integers/],
+        [["nonsense"], /Invalid subcommand for pipetrail/]
+      ]
+      for (const [args, message] of cases) {
+        const result = await run(args, env)
+        assert.strictEqual(result.code, 2, `${args.join(" ")}: ${result.stderr}`)
+        assert.match(result.stderr, message, args.join(" "))
+        noStack(result.stderr)
+      }
+      assert.deepStrictEqual(emulator.stats().requests, {})
+    })
+
+    it("get fetches, stores and prints one execution; --no-store only prints", async () => {
+      const e = emulator.executions()[0]!
+      const printed = await run(["get", e.pipelineName, e.pipelineExecutionId, "--no-store", "-o", "json"], env)
+      assert.strictEqual(printed.code, 0, printed.stderr)
+      const doc = JSON.parse(printed.stdout)
+      assert.strictEqual(doc.pipelineExecutionId, e.pipelineExecutionId)
+      assert.strictEqual(doc.startTime, new Date(e.startTime).toISOString())
+      assert.strictEqual(doc.artifactRevisions[0].revisionId, e.artifactRevisions[0]!.revisionId)
+      assert.deepStrictEqual(await sql("select count(*)::int as n from execution_snapshot"), [{ n: 0 }])
+
+      const stored = await run(["get", e.pipelineName, e.pipelineExecutionId, "--source", "get-test"], env)
+      assert.strictEqual(stored.code, 0, stored.stderr)
+      assert.match(stored.stdout, new RegExp(`execution_id\\s+${e.pipelineExecutionId}`))
+      assert.deepStrictEqual(await sql("select source, pipeline_execution_id, seq from execution_snapshot"), [
+        { source: "get-test", pipeline_execution_id: e.pipelineExecutionId, seq: 1 }
+      ])
+
+      const missing = await run(["get", e.pipelineName, "00000000-0000-4000-8000-000000000000"], env)
+      assert.strictEqual(missing.code, 1)
+      assert.match(missing.stderr, /does not exist/)
+      noStack(missing.stderr)
+    })
+
+    it("snapshot under throttling, 5xx, dropped connections and latency stores every execution once", async () => {
+      const total = emulator.executions().length
+      emulator.setFaults({
+        throttleRate: 0.3,
+        serverErrorRate: 0.05,
+        dropConnectionRate: 0.05,
+        latency: { min: 0, max: 15 },
+        malformedRate: 0
+      })
+      const result = await run(
+        ["snapshot", "--all-pipelines", "--source", "faulty", "--max-attempts", "30", "--rate", "200", "-o", "json"],
+        env
+      )
+      emulator.setFaults({})
+      assert.strictEqual(result.code, 0, result.stderr)
+      const summary = JSON.parse(result.stdout)
+      assert.include(summary, {
+        fetched: total,
+        newSnapshots: total,
+        unchanged: 0,
+        rejected: 0,
+        failed: 0,
+        outcome: "succeeded"
+      })
+      assert.isAbove(emulator.stats().throttled, 0)
+      const rows = await sql(
+        "select count(*)::int as snapshots, count(distinct pipeline_execution_id)::int as executions, max(seen_count)::int as seen from execution_snapshot where source = 'faulty'"
+      )
+      assert.deepStrictEqual(rows, [{ snapshots: total, executions: total, seen: 1 }])
+      const runs = await sql(
+        `select fetched, new_snapshots, unchanged, rejected, failed, outcome from snapshot_run where id = ${summary.runId}`
+      )
+      assert.deepStrictEqual(runs, [
+        { fetched: total, new_snapshots: total, unchanged: 0, rejected: 0, failed: 0, outcome: "succeeded" }
+      ])
+
+      const again = await run(["snapshot", "--all-pipelines", "--source", "faulty", "-o", "json"], env)
+      assert.strictEqual(again.code, 0, again.stderr)
+      assert.include(JSON.parse(again.stdout), { fetched: total, newSnapshots: 0, unchanged: total })
+      assert.deepStrictEqual(
+        await sql(
+          "select max(seen_count)::int as seen, count(*)::int as n from execution_snapshot where source = 'faulty'"
+        ),
+        [{ seen: 2, n: total }]
+      )
+    })
+
+    it("snapshot keeps malformed responses and exits 3 when some executions were not stored", async () => {
+      const name = emulator.pipelines()[0]!.name
+      emulator.setFaults({ malformedRate: 0.5 })
+      const result = await run(["snapshot", "--pipeline", name, "--source", "malformed", "-o", "json"], env)
+      emulator.setFaults({})
+      const summary = JSON.parse(result.stdout)
+      assert.isAbove(summary.rejected, 0)
+      assert.strictEqual(result.code, 3, result.stderr)
+      assert.match(result.stderr, /rejected/)
+      const kept = await sql("select count(*)::int as n from rejected_response where source = 'malformed'")
+      assert.deepStrictEqual(kept, [{ n: summary.rejected }])
+      const stored = await sql("select count(*)::int as n from execution_snapshot where source = 'malformed'")
+      assert.strictEqual((stored[0] as { n: number }).n + summary.rejected, 8)
+    })
+
+    it("executions, history and diff read the store", async () => {
+      const listed = await run(["executions", "--source", "faulty", "--limit", "5", "-o", "json"], env)
+      assert.strictEqual(listed.code, 0, listed.stderr)
+      const list = JSON.parse(listed.stdout) as Array<{ document: { pipelineExecutionId: string; startTime: string } }>
+      assert.strictEqual(list.length, 5)
+      const starts = list.map((e) => e.document.startTime)
+      assert.deepStrictEqual(starts, [...starts].sort().reverse())
+
+      const table = await run(["executions", "--source", "faulty", "--status", "Succeeded"], env)
+      assert.strictEqual(table.code, 0, table.stderr)
+      assert.match(table.stdout, /^pipeline\s+execution_id\s+status/)
+      assert.notMatch(table.stdout, /InProgress/)
+
+      const id = list[0]!.document.pipelineExecutionId
+      const history = await run(["history", id, "--source", "faulty", "-o", "json"], env)
+      assert.strictEqual(history.code, 0, history.stderr)
+      const entries = JSON.parse(history.stdout)
+      assert.strictEqual(entries.length, 1)
+      assert.strictEqual(entries[0].document.pipelineExecutionId, id)
+
+      const diff = await run(
+        [
+          "diff",
+          list[0]!.document.pipelineExecutionId,
+          list[1]!.document.pipelineExecutionId,
+          "--source",
+          "faulty",
+          "-o",
+          "json"
+        ],
+        env
+      )
+      assert.strictEqual(diff.code, 0, diff.stderr)
+      assert.strictEqual(JSON.parse(diff.stdout)[0].path, "pipelineExecutionId")
+    })
+
+    it("watch stores only changes, makes one list call per pipeline when nothing changed, and exits 0 on SIGTERM", async () => {
+      const pipelines = emulator.pipelines().map((p) => p.name)
+      const watch = start(["watch", "--all-pipelines", "--every", "1s", "--source", "watch", "-o", "json"], env)
+      const lines = () =>
+        watch
+          .stdout()
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l))
+      await until(() => lines().length >= 1, 60_000, "the first tick")
+      emulator.resetStats()
+      const unfinished = emulator
+        .executions()
+        .filter((e) => e.startTime + e.steps[e.steps.length - 1]!.at > emulator.now())
+      emulator.advance(3 * 60 * 60_000)
+      const fresh = emulator.startExecution(pipelines[0]!)
+      await until(() => lines().length >= 2, 30_000, "the second tick")
+      const second = lines()[1]
+      assert.strictEqual(second.fetched, unfinished.length + 1)
+      assert.strictEqual(second.newSnapshots, unfinished.length + 1)
+      assert.strictEqual(emulator.stats().requests.GetPipelineExecution, unfinished.length + 1)
+
+      emulator.advance(3 * 60 * 60_000)
+      await until(() => lines().length >= 3, 30_000, "the third tick")
+      assert.include(lines()[2], { fetched: 1, newSnapshots: 1, failed: 0 })
+      emulator.resetStats()
+      await until(() => lines().length >= 4, 30_000, "the fourth tick")
+      assert.include(lines()[3], { fetched: 0, newSnapshots: 0, failed: 0 })
+      assert.strictEqual(emulator.stats().requests.ListPipelineExecutions, pipelines.length)
+      assert.isUndefined(emulator.stats().requests.GetPipelineExecution)
+
+      watch.child.kill("SIGTERM")
+      const result = await watch.done
+      assert.strictEqual(result.code, 0, result.stderr)
+      const history = await sql(
+        `select seq, status from execution_snapshot where source = 'watch' and pipeline_execution_id = '${fresh.pipelineExecutionId}' order by seq`
+      )
+      assert.deepStrictEqual(history, [
+        { seq: 1, status: "InProgress" },
+        { seq: 2, status: fresh.steps[fresh.steps.length - 1]!.status }
+      ])
+      const running = await sql(
+        "select count(*)::int as n from snapshot_run where source = 'watch' and outcome = 'running'"
+      )
+      assert.deepStrictEqual(running, [{ n: 0 }])
+    })
+
+    it("sql runs read-only queries and refuses every write", async () => {
+      const before = await sql("select count(*)::int as n from execution_snapshot")
+      for (const statement of [
+        "insert into snapshot_run (source) values ('x')",
+        "update execution_head set status = 'x'",
+        "delete from execution_head",
+        "drop table execution_snapshot",
+        "truncate execution_head",
+        "copy (select 1) to program 'touch /tmp/pipetrail-pwned'",
+        "set transaction_read_only = off",
+        "commit; delete from execution_head",
+        "select 1; delete from execution_head",
+        "with d as (delete from execution_head returning 1) select count(*) from d"
+      ]) {
+        const result = await run(["sql", statement], env)
+        assert.strictEqual(result.code, 2, `${statement}: ${result.stderr}`)
+        assert.match(result.stderr, /query refused/)
+        noStack(result.stderr)
+      }
+      assert.deepStrictEqual(await sql("select count(*)::int as n from execution_snapshot"), before)
+      const heads = await sql("select count(*)::int as n from execution_head where status = 'x'")
+      assert.deepStrictEqual(heads, [{ n: 0 }])
+      const csv = await run(["sql", "select 'a,b' as x, 2 as y", "-o", "csv"], env)
+      assert.strictEqual(csv.stdout.trim(), 'x,y\n"a,b",2')
+    })
+
+    it("db status lists applied migrations; db migrate has nothing left to do", async () => {
+      const status = await run(["db", "status", "-o", "json"], env)
+      assert.strictEqual(status.code, 0, status.stderr)
+      const list = JSON.parse(status.stdout) as Array<{ migration: string; applied_at: string }>
+      assert.deepStrictEqual(
+        list.map((m) => m.migration),
+        ["0001_snapshots", "0002_views"]
+      )
+      for (const m of list) assert.notStrictEqual(m.applied_at, "pending")
+      const migrate = await run(["db", "migrate", "-o", "json"], env)
+      assert.strictEqual(migrate.code, 0, migrate.stderr)
+      assert.deepStrictEqual(JSON.parse(migrate.stdout), [])
+    })
+  })
+}
+
+describe("pipetrail CLI without a store", { timeout: 120_000 }, () => {
+  it("emulator runs in the foreground, serves the SDK protocol and stops on SIGTERM", async () => {
+    const em = start(["emulator", "--port", "0", "--seed", "3"])
+    await until(() => /listening on (http:\/\/127\.0\.0\.1:\d+)/.test(em.stdout()), 20_000, "the emulator to listen")
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(em.stdout())![1]!
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "x-amz-target": "CodePipeline_20150709.ListPipelines", "content-type": "application/x-amz-json-1.1" },
+      body: "{}"
+    })
+    const body = (await response.json()) as { pipelines: Array<unknown> }
+    assert.strictEqual(body.pipelines.length, 3)
+    em.child.kill("SIGTERM")
+    const result = await em.done
+    assert.strictEqual(result.code, 0, result.stderr)
+  })
+
+  it("never prints the database password, even at debug level", async () => {
+    const password = "Sup3r-Secret-Passw0rd"
+    const result = await run([
+      "executions",
+      "--database-url",
+      `postgres://pipetrail:${password}@127.0.0.1:1/pipetrail`,
+      "--log-level",
+      "debug"
+    ])
+    assert.strictEqual(result.code, 1)
+    assert.match(result.stderr, /ECONNREFUSED/)
+    assert.notInclude(result.stdout + result.stderr, password)
+  })
+
+  it("demo runs end to end on the embedded store in well under a minute", async () => {
+    const result = await run(["demo", "--data-dir", tempDir()], {}, 110_000)
+    assert.strictEqual(result.code, 0, result.stderr)
+    for (const section of [
+      "== snapshot 3 pipelines",
+      "== 30 minutes pass",
+      "== history of",
+      "== pipetrail diff --snapshots",
+      "== delivery metrics"
+    ]) {
+      assert.include(result.stdout, section)
+    }
+    assert.match(result.stdout, /deployments/)
+  })
+})
