@@ -1,0 +1,49 @@
+import { assert, describe, it } from "vitest"
+import { run, start, tempDir, until } from "./utils.js"
+
+describe("pipetrail CLI without a store", { timeout: 120_000 }, () => {
+  it("emulator runs in the foreground, serves the SDK protocol and stops on SIGTERM", async () => {
+    const em = start(["emulator", "--port", "0", "--seed", "3"])
+    await until(() => /listening on (http:\/\/127\.0\.0\.1:\d+)/.test(em.stdout()), 20_000, "the emulator to listen")
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(em.stdout())![1]!
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "x-amz-target": "CodePipeline_20150709.ListPipelines", "content-type": "application/x-amz-json-1.1" },
+      body: "{}"
+    })
+    const body = (await response.json()) as { pipelines: Array<unknown> }
+    assert.strictEqual(body.pipelines.length, 3)
+    em.child.kill("SIGTERM")
+    const result = await em.done
+    assert.strictEqual(result.code, 0, result.stderr)
+  })
+
+  it("never prints the database password, even at debug level", async () => {
+    const password = "Sup3r-Secret-Passw0rd"
+    const result = await run([
+      "executions",
+      "--database-url",
+      `postgres://pipetrail:${password}@127.0.0.1:1/pipetrail`,
+      "--log-level",
+      "debug"
+    ])
+    assert.strictEqual(result.code, 1)
+    assert.match(result.stderr, /ECONNREFUSED/)
+    assert.notInclude(result.stdout + result.stderr, password)
+  })
+
+  it("demo runs end to end on the embedded store in well under a minute", async () => {
+    const result = await run(["demo", "--data-dir", tempDir()], {}, 110_000)
+    assert.strictEqual(result.code, 0, result.stderr)
+    for (const section of [
+      "== snapshot 3 pipelines",
+      "== 30 minutes pass",
+      "== history of",
+      "== pipetrail diff --snapshots",
+      "== delivery metrics"
+    ]) {
+      assert.include(result.stdout, section)
+    }
+    assert.match(result.stdout, /deployments/)
+  })
+})
