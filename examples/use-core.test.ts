@@ -27,3 +27,11 @@ describe("README example: use core in your Effect app", () => {
     })
   )
 })
+
+describe("README example: use the store from an Effect app", () => {
+  it("is the code the README shows (and type-checks with the tests)", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+    const example = readFileSync(new URL("./use-store.ts", import.meta.url), "utf8")
+    assert.include(readme, example.trim())
+  })
+})
