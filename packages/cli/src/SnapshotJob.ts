@@ -1,6 +1,7 @@
 import { CodePipeline, type CodePipelineError, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
 import { SnapshotStore } from "@pipetrail/store"
 import { Cause, Chunk, Effect, Exit, Ref, Stream } from "effect"
+import * as Output from "./Output.js"
 
 /** What a snapshot job fetches and how. */
 export interface JobOptions {
@@ -172,6 +173,13 @@ export const run = (options: JobOptions) =>
         Effect.catchIf(
           (error): error is CodePipelineError.CodePipelineError => error._tag !== "DatabaseError",
           (error) => fail({ pipelineName, error: error._tag, message: error.message })
+        ),
+        Effect.zipRight(
+          Effect.flatMap(Ref.get(counts), (c) =>
+            Output.progress(
+              `${pipelineName} done: ${c.fetched} fetched, ${c.newSnapshots} new, ${c.unchanged} unchanged, ${c.rejected} rejected, ${c.failed} failed so far`
+            )
+          )
         )
       )
     }

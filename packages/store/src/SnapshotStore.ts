@@ -2,7 +2,7 @@ import { Canonical, Diff, ExecutionDocument } from "@pipetrail/core"
 import { Clock, Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { sql, type Transaction } from "kysely"
 import { Database } from "./Database.js"
-import type { DatabaseError } from "./DatabaseError.js"
+import { DatabaseError, fromCause } from "./DatabaseError.js"
 import type { Database as Tables } from "./DatabaseSchema.js"
 
 /** Where a snapshot came from: an AWS account and region (`aws:123456789012:eu-west-1`) or a label. */
@@ -212,6 +212,8 @@ interface NewRow {
   lastSeenAt: Date
   lastRunId: number | null
 }
+
+const probeRollback = new Error("probe rolled back")
 
 const iso = (date: Date | undefined) => (date === undefined ? null : date.toISOString())
 const toNumber = (value: unknown): number => (typeof value === "number" ? value : Number(value))
@@ -506,8 +508,42 @@ export const make = Effect.gen(function* () {
                   .slice(0, 3)
                   .map((i) => i.document.pipelineExecutionId)
                   .join(", ")}${items.length > 3 ? ", …" : ""})`
-          return db.transaction(which, (trx) => writeBatch(trx, items))
+          return db
+            .transaction(which, (trx) => writeBatch(trx, items))
+            .pipe(Effect.catchAll((error) => (items.length === 1 ? Effect.fail(error) : blame(which, items, error))))
         })
+
+  /**
+   * After a batch failed (and rolled back), replays each item alone in a transaction that is always
+   * rolled back, to name the execution that breaks it; nothing is written.
+   */
+  const blame = (which: string, items: ReadonlyArray<Prepared>, error: DatabaseError) =>
+    Effect.gen(function* () {
+      for (const item of items) {
+        const probe = yield* Effect.promise(() =>
+          db.kysely
+            .transaction()
+            .execute(async (trx) => {
+              await writeBatch(trx, [item])
+              throw probeRollback
+            })
+            .then(
+              () => undefined,
+              (cause: unknown) => (cause === probeRollback ? undefined : cause)
+            )
+        )
+        if (probe !== undefined) {
+          const culprit = fromCause("", probe)
+          return yield* new DatabaseError({
+            operation: `${which}: ${item.document.pipelineName}/${item.document.pipelineExecutionId} failed`,
+            message: culprit.message,
+            ...(culprit.code === undefined ? {} : { code: culprit.code }),
+            ...(culprit.detail === undefined ? {} : { detail: culprit.detail })
+          })
+        }
+      }
+      return yield* error
+    })
 
   const record = (input: RecordInput) => Effect.map(recordMany([input]), (results) => results[0]!)
 

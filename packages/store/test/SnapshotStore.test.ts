@@ -251,7 +251,8 @@ for (const backend of backends) {
           )
           assert.strictEqual(error._tag, "DatabaseError")
           assert.include(error.operation, "record batch of 2 executions")
-          assert.include(error.operation, bad)
+          assert.include(error.operation, `payments-api/${bad} failed`)
+          assert.match(error.message, /out of range/)
           const rows = yield* Effect.promise(() =>
             kysely
               .selectFrom("execution_snapshot")
