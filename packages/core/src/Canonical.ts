@@ -15,5 +15,8 @@ const normalize = (value: unknown): unknown => {
 /** JSON with object keys sorted at every depth and no whitespace: the same value always gives the same bytes. */
 export const stringify = (value: unknown): string => JSON.stringify(normalize(value)) ?? "null"
 
+/** The SHA-256 (hex) of a text, such as canonical JSON already computed. */
+export const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex")
+
 /** The SHA-256 (hex) of a value's canonical JSON. */
-export const hash = (value: unknown): string => createHash("sha256").update(stringify(value)).digest("hex")
+export const hash = (value: unknown): string => sha256(stringify(value))

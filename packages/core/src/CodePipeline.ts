@@ -191,10 +191,10 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         })
       )
 
-    const decodeWith =
-      <A, I>(schema: Schema.Schema<A, I>, context: RequestContext) =>
-      (payload: unknown): Effect.Effect<A, ResponseDecodeError> =>
-        Either.match(Schema.decodeUnknownEither(schema, decodeOptions)(payload), {
+    const decodeWith = <A, I>(schema: Schema.Schema<A, I>, context: RequestContext) => {
+      const decode = Schema.decodeUnknownEither(schema, decodeOptions)
+      return (payload: unknown): Effect.Effect<A, ResponseDecodeError> =>
+        Either.match(decode(payload), {
           onLeft: (error) =>
             Effect.fail(
               new ResponseDecodeError({
@@ -209,6 +209,9 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
             ),
           onRight: Effect.succeed
         })
+    }
+
+    const decodeExecution = (context: RequestContext) => decodeWith(PipelineExecution, context)
 
     const getPipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
       Effect.gen(function* () {
@@ -232,7 +235,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
             issue: "the response has no pipelineExecution"
           })
         }
-        return yield* decodeWith(PipelineExecution, context)(payload.pipelineExecution)
+        return yield* decodeExecution(context)(payload.pipelineExecution)
       })
 
     const listPipelineExecutions = <E = never>(pipelineName: string, options: ListExecutionsOptions<E> = {}) =>

@@ -34,11 +34,11 @@ export const make = (detail: PipelineExecution, summary?: PipelineExecutionSumma
 }
 
 /** Decodes a stored or received JSON document; fails with a `ParseError` listing every issue. */
-export const decode = (input: unknown): Either.Either<ExecutionDocument, ParseResult.ParseError> =>
-  Schema.decodeUnknownEither(ExecutionDocument, options)(input)
+export const decode: (input: unknown) => Either.Either<ExecutionDocument, ParseResult.ParseError> =
+  Schema.decodeUnknownEither(ExecutionDocument, options)
 
 /** Encodes a document to its JSON form (ISO timestamps), keeping fields this schema does not know. */
-export const encode = (document: ExecutionDocument): Encoded => Schema.encodeSync(ExecutionDocument, options)(document)
+export const encode: (document: ExecutionDocument) => Encoded = Schema.encodeSync(ExecutionDocument, options)
 
 /** The canonical JSON of a document: equal documents give equal bytes. */
 export const canonicalJson = (document: ExecutionDocument): string => Canonical.stringify(encode(document))

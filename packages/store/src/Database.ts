@@ -3,7 +3,7 @@ import { homedir } from "node:os"
 import { join } from "node:path"
 import { PGlite } from "@electric-sql/pglite"
 import { Config, type ConfigError, Context, Effect, Layer, Option, Redacted } from "effect"
-import { Kysely, PostgresDialect, type Transaction } from "kysely"
+import { Kysely, type LogConfig, PostgresDialect, type Transaction } from "kysely"
 import pg from "pg"
 import { type DatabaseError, fromCause } from "./DatabaseError.js"
 import type { Database as Schema } from "./DatabaseSchema.js"
@@ -42,6 +42,8 @@ export class Database extends Context.Tag("@pipetrail/store/Database")<Database,
 export interface CommonOptions {
   /** Apply pending migrations when the layer is built (default true). */
   readonly migrate?: boolean
+  /** kysely's query log: a callback that sees every query and its duration. */
+  readonly log?: LogConfig
 }
 
 const make = (
@@ -119,7 +121,10 @@ export const layerPostgres = (options: PostgresOptions): Layer.Layer<Database, D
         }),
         (pool) => Effect.promise(() => pool.end().catch(() => undefined))
       )
-      const kysely = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
+      const kysely = new Kysely<Schema>({
+        dialect: new PostgresDialect({ pool }),
+        ...(options.log === undefined ? {} : { log: options.log })
+      })
       const readOnly = async (statement: string): Promise<ReadOnlyResult> => {
         assertReadOnlyStatement(statement)
         const client = await pool.connect()
@@ -166,7 +171,10 @@ export const layerPglite = (options: PgliteOptions = {}): Layer.Layer<Database, 
         }),
         (db) => Effect.promise(() => (db.closed ? Promise.resolve() : db.close().catch(() => undefined)))
       )
-      const kysely = new Kysely<Schema>({ dialect: new PgliteDialect(pglite) })
+      const kysely = new Kysely<Schema>({
+        dialect: new PgliteDialect(pglite),
+        ...(options.log === undefined ? {} : { log: options.log })
+      })
       const readOnly = (statement: string) =>
         kysely.connection().execute(async (conn) => {
           // Holding kysely's connection serializes this with every other query on the single PGlite session.

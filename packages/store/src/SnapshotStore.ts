@@ -490,7 +490,7 @@ export const make = Effect.gen(function* () {
         source: input.source,
         document: input.document,
         json,
-        hash: Canonical.hash(JSON.parse(json)),
+        hash: Canonical.sha256(json),
         observedAt: input.observedAt ?? new Date(now),
         runId: input.runId ?? null
       }
