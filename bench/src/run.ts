@@ -15,6 +15,9 @@ import pg from "pg"
 import copyStreams from "pg-copy-streams"
 
 const quick = process.argv.includes("--quick")
+const onlyIndex = process.argv.indexOf("--only")
+/** `--only 4` (or `--only 1,4`) runs just those steps, by their first benchmark number. */
+const only = onlyIndex === -1 ? undefined : new Set((process.argv[onlyIndex + 1] ?? "").split(",").map(Number))
 const runs = quick ? 3 : 5
 const adminUrl = process.env.PIPETRAIL_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -583,6 +586,7 @@ const main = async () => {
     ["8 memory", benchMemory]
   ]
   for (const [name, step] of steps) {
+    if (only !== undefined && !only.has(Number.parseInt(name, 10))) continue
     log(`running ${name}`)
     await step()
   }

@@ -105,7 +105,7 @@ export interface CodePipelineConfig {
   readonly maxAttempts?: number
   /** Starting request rate, per second (default 10); it adapts to throttling. */
   readonly requestsPerSecond?: number
-  /** The rate never grows beyond this (default 100). */
+  /** The rate never grows beyond this (default 1000). */
   readonly maxRequestsPerSecond?: number
   /** The rate never drops below this when throttled (default 0.2). Set min = max for a fixed rate. */
   readonly minRequestsPerSecond?: number
@@ -146,7 +146,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
     const limiter = yield* RateLimiter.make({
       initial: config.requestsPerSecond ?? 10,
       min: config.minRequestsPerSecond ?? 0.2,
-      max: Math.max(config.maxRequestsPerSecond ?? 100, config.requestsPerSecond ?? 0)
+      max: Math.max(config.maxRequestsPerSecond ?? 1000, config.requestsPerSecond ?? 0)
     })
     const semaphore = yield* Effect.makeSemaphore(config.concurrency ?? 8)
     const timeout = Duration.decode(config.requestTimeout ?? "30 seconds")

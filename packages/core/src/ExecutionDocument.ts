@@ -1,4 +1,4 @@
-import { type Either, type ParseResult, Schema, type SchemaAST } from "effect"
+import { Either, type ParseResult, Schema, type SchemaAST } from "effect"
 import * as Canonical from "./Canonical.js"
 import { optional } from "./internal/schema.js"
 import { type PipelineExecution, pipelineExecutionFields } from "./PipelineExecution.js"
@@ -21,7 +21,10 @@ export interface ExecutionDocument extends Schema.Schema.Type<typeof ExecutionDo
 /** The JSON form of `ExecutionDocument` (timestamps as ISO 8601 strings). */
 export type Encoded = Schema.Schema.Encoded<typeof ExecutionDocument>
 
-const options: SchemaAST.ParseOptions = { errors: "all", onExcessProperty: "preserve" }
+const options: SchemaAST.ParseOptions = { onExcessProperty: "preserve" }
+const allIssues: SchemaAST.ParseOptions = { errors: "all", onExcessProperty: "preserve" }
+const decodeFirst = Schema.decodeUnknownEither(ExecutionDocument, options)
+const decodeAll = Schema.decodeUnknownEither(ExecutionDocument, allIssues)
 
 /**
  * Merges a detail with its list summary. The detail wins where both speak (it was fetched
@@ -34,14 +37,20 @@ export const make = (detail: PipelineExecution, summary?: PipelineExecutionSumma
 }
 
 /** Decodes a stored or received JSON document; fails with a `ParseError` listing every issue. */
-export const decode: (input: unknown) => Either.Either<ExecutionDocument, ParseResult.ParseError> =
-  Schema.decodeUnknownEither(ExecutionDocument, options)
+export const decode = (input: unknown): Either.Either<ExecutionDocument, ParseResult.ParseError> => {
+  const result = decodeFirst(input)
+  // The fast path stops at the first issue; a failure is decoded again to report every issue.
+  return Either.isRight(result) ? result : decodeAll(input)
+}
 
 /** Encodes a document to its JSON form (ISO timestamps), keeping fields this schema does not know. */
 export const encode: (document: ExecutionDocument) => Encoded = Schema.encodeSync(ExecutionDocument, options)
 
-/** The canonical JSON of a document: equal documents give equal bytes. */
-export const canonicalJson = (document: ExecutionDocument): string => Canonical.stringify(encode(document))
+/**
+ * The canonical JSON of a document: equal documents give equal bytes. The document's encoding
+ * only turns `Date`s into ISO strings, which `Canonical.stringify` does too, so it skips `encode`.
+ */
+export const canonicalJson = (document: ExecutionDocument): string => Canonical.stringify(document)
 
 /** The SHA-256 (hex) of the canonical JSON: equal documents give equal hashes. */
-export const contentHash = (document: ExecutionDocument): string => Canonical.hash(encode(document))
+export const contentHash = (document: ExecutionDocument): string => Canonical.sha256(canonicalJson(document))

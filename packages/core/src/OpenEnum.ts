@@ -11,17 +11,20 @@ export const make = <const Literals extends readonly [string, ...Array<string>],
   name: Name,
   literals: Literals
 ) => {
-  const known = Schema.Literal(...literals)
-  const unrecognized = Schema.String.pipe(
-    Schema.filter((s) => !(literals as ReadonlyArray<string>).includes(s), {
-      identifier: `Unrecognized${name}`,
-      description: `a ${name} value unknown to this version of pipetrail`
-    }),
-    Schema.brand(`Unrecognized${name}` as const)
+  const known: ReadonlySet<string> = new Set(literals)
+  const schema = Schema.declare(
+    (input: unknown): input is Literals[number] | Unrecognized<Name> => typeof input === "string",
+    {
+      identifier: name,
+      description: `one of ${literals.join(", ")}, or a value unknown to this version of pipetrail`,
+      arbitrary: () => (fc) => fc.oneof(fc.constantFrom(...literals), fc.string()) as never,
+      pretty: () => (value: string) => JSON.stringify(value),
+      equivalence: () => (a: string, b: string) => a === b
+    }
   )
-  return Object.assign(Schema.Union(known, unrecognized).annotations({ identifier: name }), {
+  return Object.assign(schema, {
     literals,
     /** Whether the value is one of the enum's known literals. */
-    isKnown: (value: string): value is Literals[number] => (literals as ReadonlyArray<string>).includes(value)
+    isKnown: (value: string): value is Literals[number] => known.has(value)
   })
 }

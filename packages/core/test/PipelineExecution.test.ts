@@ -151,6 +151,15 @@ describe("ExecutionDocument properties", () => {
     )
   })
 
+  it("canonical JSON is the canonical form of the schema's encoding", () => {
+    fc.assert(
+      fc.property(arbitrary, (doc) => {
+        assert.strictEqual(ExecutionDocument.canonicalJson(doc), Canonical.stringify(ExecutionDocument.encode(doc)))
+      }),
+      { numRuns: 300 }
+    )
+  })
+
   it("canonical JSON and hash do not depend on key order", () => {
     const shuffle = (value: unknown, seed: number): unknown => {
       if (Array.isArray(value)) return value.map((v, i) => shuffle(v, seed + i))

@@ -600,24 +600,33 @@ export const make = Effect.gen(function* () {
 
   const history = (key: ExecutionKey) =>
     Effect.gen(function* () {
-      const found = yield* resolve(key)
-      if (Option.isNone(found)) {
+      // One round trip: every state of every stored execution with this id, then checked for ambiguity.
+      const rows = (yield* db.use("read history", (k) => {
+        let q = k
+          .selectFrom("execution_snapshot")
+          .select(snapshotColumns)
+          .where("pipeline_execution_id", "=", key.pipelineExecutionId)
+        if (key.source !== undefined) q = q.where("source", "=", key.source)
+        if (key.pipelineName !== undefined) q = q.where("pipeline_name", "=", key.pipelineName)
+        return q.orderBy("source").orderBy("pipeline_name").orderBy("seq").execute()
+      })) as Array<SnapshotRow>
+      if (rows.length === 0) {
         return yield* new ExecutionNotStoredError({
           pipelineExecutionId: key.pipelineExecutionId,
           message: `execution ${key.pipelineExecutionId} is not in the store`
         })
       }
-      const rows = yield* db.use("read history", (k) =>
-        k
-          .selectFrom("execution_snapshot")
-          .select(snapshotColumns)
-          .where("source", "=", found.value.source)
-          .where("pipeline_name", "=", found.value.pipeline_name)
-          .where("pipeline_execution_id", "=", key.pipelineExecutionId)
-          .orderBy("seq")
-          .execute()
-      )
-      const snapshots = yield* Effect.forEach(rows as Array<SnapshotRow>, toSnapshot)
+      const owners = [...new Map(rows.map((r) => [`${r.source}\u0000${r.pipeline_name}`, r])).values()]
+      if (owners.length > 1) {
+        return yield* new AmbiguousExecutionError({
+          pipelineExecutionId: key.pipelineExecutionId,
+          candidates: owners.map((c) => ({ source: c.source, pipelineName: c.pipeline_name })),
+          message: `execution ${key.pipelineExecutionId} is stored for ${owners
+            .map((c) => `${c.source}/${c.pipeline_name}`)
+            .join(" and ")}: give the source or pipeline`
+        })
+      }
+      const snapshots = yield* Effect.forEach(rows, toSnapshot)
       return snapshots.map((snapshot, i) => ({
         snapshot,
         changes: i === 0 ? [] : Diff.diff(snapshots[i - 1]!.document, snapshot.document)
