@@ -1,3 +1,4 @@
+import { PipelineExecution } from "@pipetrail/core"
 import { Random } from "./internal/random.js"
 
 /** A pipeline the emulator serves. Times are epoch milliseconds. */
@@ -68,14 +69,8 @@ export interface Scenario {
   readonly executions: Array<EmulatedExecution>
 }
 
-/** Statuses that never change again. */
-export const terminalStatuses: ReadonlySet<string> = new Set([
-  "Cancelled",
-  "Stopped",
-  "Succeeded",
-  "Superseded",
-  "Failed"
-])
+/** Statuses that never change again (the model's, from core). */
+export const terminalStatuses: ReadonlySet<string> = PipelineExecution.terminalStatuses
 
 const MINUTE = 60_000
 const DAY = 24 * 60 * MINUTE
@@ -115,15 +110,9 @@ const failureSummaries = [
   "Action Test failed: 3 of 412 tests failed",
   "Insufficient permissions: the provided role cannot assume sts:AssumeRole"
 ]
-const triggerTypes = [
-  "CreatePipeline",
-  "StartPipelineExecution",
-  "PollForSourceChanges",
-  "Webhook",
-  "CloudWatchEvent",
-  "PutActionRevision",
-  "WebhookV2"
-]
+const triggerTypes = PipelineExecution.TriggerType.literals.filter(
+  (t) => t !== "ManualRollback" && t !== "AutomatedRollback"
+)
 
 const triggerDetail = (random: Random, type: string, pipeline: string): string => {
   switch (type) {
