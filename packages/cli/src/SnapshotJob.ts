@@ -1,6 +1,6 @@
 import { CodePipeline, type CodePipelineError, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
-import { SnapshotStore } from "@pipetrail/store"
-import { Cause, Chunk, Effect, Exit, Ref, Stream } from "effect"
+import { DatabaseError, SnapshotStore } from "@pipetrail/store"
+import { Cause, Chunk, Effect, Exit, Ref, Schedule, Stream } from "effect"
 import * as Output from "./Output.js"
 
 /** What a snapshot job fetches and how. */
@@ -159,6 +159,17 @@ export const run = (options: JobOptions) =>
           store
             .recordMany(Chunk.toReadonlyArray(batch).map((document) => ({ source: options.source, document, runId })))
             .pipe(
+              // A batch rolled back by a lost connection is retried: writes are idempotent.
+              Effect.retry({
+                while: DatabaseError.isTransient,
+                schedule: Schedule.exponential("200 millis").pipe(
+                  Schedule.jittered,
+                  Schedule.intersect(Schedule.recurs(5))
+                )
+              }),
+              Effect.tapError((error) =>
+                Effect.logError(`could not store a batch of ${Chunk.size(batch)}: ${error.message}`)
+              ),
               // A batch that started is finished before an interruption takes effect.
               Effect.uninterruptible,
               Effect.flatMap((results) =>

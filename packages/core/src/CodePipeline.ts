@@ -21,6 +21,7 @@ import {
   type SchemaAST,
   Stream
 } from "effect"
+import * as Canonical from "./Canonical.js"
 import {
   type CodePipelineError,
   InvalidInputError,
@@ -121,6 +122,20 @@ export interface CodePipelineConfig {
 
 const decodeOptions: SchemaAST.ParseOptions = { errors: "all", onExcessProperty: "preserve" }
 
+/** A payload nested deeper than any CodePipeline response is refused before it is walked. */
+const tooDeep = (payload: unknown): Either.Either<never, ParseResult.ParseError> | undefined =>
+  Canonical.depth(payload) > Canonical.maxDepth
+    ? Either.left(
+        new ParseResult.ParseError({
+          issue: new ParseResult.Type(
+            Schema.Unknown.ast,
+            payload,
+            `the response nests deeper than ${Canonical.maxDepth} levels`
+          )
+        })
+      )
+    : undefined
+
 const formatIssue = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
 
 const withoutMetadata = (output: object): unknown => {
@@ -194,7 +209,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
     const decodeWith = <A, I>(schema: Schema.Schema<A, I>, context: RequestContext) => {
       const decode = Schema.decodeUnknownEither(schema, decodeOptions)
       return (payload: unknown): Effect.Effect<A, ResponseDecodeError> =>
-        Either.match(decode(payload), {
+        Either.match(tooDeep(payload) ?? decode(payload), {
           onLeft: (error) =>
             Effect.fail(
               new ResponseDecodeError({

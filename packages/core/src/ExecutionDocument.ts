@@ -1,4 +1,4 @@
-import { Either, type ParseResult, Schema, type SchemaAST } from "effect"
+import { Either, ParseResult, Schema, type SchemaAST } from "effect"
 import * as Canonical from "./Canonical.js"
 import { optional } from "./internal/schema.js"
 import { type PipelineExecution, pipelineExecutionFields } from "./PipelineExecution.js"
@@ -38,6 +38,17 @@ export const make = (detail: PipelineExecution, summary?: PipelineExecutionSumma
 
 /** Decodes a stored or received JSON document; fails with a `ParseError` listing every issue. */
 export const decode = (input: unknown): Either.Either<ExecutionDocument, ParseResult.ParseError> => {
+  if (Canonical.depth(input) > Canonical.maxDepth) {
+    return Either.left(
+      new ParseResult.ParseError({
+        issue: new ParseResult.Type(
+          ExecutionDocument.ast,
+          input,
+          `the document nests deeper than ${Canonical.maxDepth} levels`
+        )
+      })
+    )
+  }
   const result = decodeFirst(input)
   // The fast path stops at the first issue; a failure is decoded again to report every issue.
   return Either.isRight(result) ? result : decodeAll(input)

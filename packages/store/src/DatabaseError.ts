@@ -37,3 +37,29 @@ export const fromCause = (operation: string, cause: unknown, secrets: ReadonlyAr
     ...(typeof error.detail === "string" ? { detail: redact(error.detail, secrets) } : {})
   })
 }
+
+const transientCodes = new Set([
+  "57P01", // admin_shutdown: the backend was terminated
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006", // connection failures
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE"
+])
+
+/**
+ * Whether retrying can succeed: the connection was lost or the transaction lost a race. A failed
+ * transaction rolled back completely, so retrying a write is safe.
+ */
+export const isTransient = (error: DatabaseError): boolean =>
+  (error.code !== undefined && transientCodes.has(error.code)) ||
+  /connection terminated|terminating connection|connection ended|server closed the connection|Connection terminated/i.test(
+    error.message
+  )

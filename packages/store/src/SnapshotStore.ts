@@ -549,11 +549,13 @@ export const make = Effect.gen(function* () {
 
   const recordRejected = (input: RejectedInput) =>
     db.use(`keep rejected ${input.operation} payload`, async (k) => {
-      const text = typeof input.payload === "string" ? input.payload : (JSON.stringify(input.payload) ?? "null")
+      const text = typeof input.payload === "string" ? input.payload : Canonical.stringify(input.payload)
       let json: string | null = null
       try {
-        const parsed = JSON.parse(text)
-        json = text.includes("\\u0000") ? null : JSON.stringify(parsed)
+        const parsed: unknown = JSON.parse(text)
+        // jsonb holds no NUL and PostgreSQL refuses very deep nesting: such payloads stay bytes only.
+        json =
+          text.includes("\\u0000") || Canonical.depth(parsed) > Canonical.maxDepth ? null : Canonical.stringify(parsed)
       } catch {
         json = null
       }

@@ -1,0 +1,115 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Canonical, ExecutionDocument } from "@pipetrail/core"
+import { Arbitrary, Either, FastCheck as fc } from "effect"
+
+const valid = Arbitrary.make(ExecutionDocument.ExecutionDocument).map((doc) => JSON.parse(Canonical.stringify(doc)))
+
+/** Replaces, drops or retypes one value somewhere inside a JSON value. */
+const mutate = (value: unknown, path: ReadonlyArray<number>, replacement: unknown, drop: boolean): unknown => {
+  if (value === null || typeof value !== "object" || path.length === 0) return replacement
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value)
+  if (entries.length === 0) return replacement
+  const index = path[0]! % entries.length
+  const next = entries.map(([k, v], i) => [k, i === index ? mutate(v, path.slice(1), replacement, drop) : v] as const)
+  const kept = drop && path.length === 1 ? next.filter((_, i) => i !== index) : next
+  return Array.isArray(value) ? kept.map(([, v]) => v) : Object.fromEntries(kept)
+}
+
+const hostile = fc.oneof(
+  fc.jsonValue(),
+  fc.string({ minLength: 100_000, maxLength: 200_000 }),
+  fc.constantFrom("yesterday", "2026-13-45T99:99:99Z", "", -1, 1e308, Number.NaN, true, null, [], {}),
+  fc.integer({ min: 100, max: 5_000 }).map((depth) => {
+    let v: unknown = "bottom"
+    for (let i = 0; i < depth; i++) v = i % 2 === 0 ? { nested: v } : [v]
+    return v
+  })
+)
+
+const decodeNeverThrows = (input: unknown) => {
+  let result: ReturnType<typeof ExecutionDocument.decode> | undefined
+  assert.doesNotThrow(() => {
+    result = ExecutionDocument.decode(input)
+  })
+  if (result !== undefined && Either.isRight(result)) {
+    assert.doesNotThrow(() => ExecutionDocument.canonicalJson(result!.right as ExecutionDocument.ExecutionDocument))
+  }
+  if (result !== undefined && Either.isLeft(result)) assert.isAbove(result.left.message.length, 0)
+  return result!
+}
+
+describe("decoder under hostile input", () => {
+  it("arbitrary JSON: always a typed success or a typed failure, never a thrown defect", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (input) => void decodeNeverThrows(input)),
+      { numRuns: 500 }
+    )
+  })
+
+  it("mutated valid payloads: values replaced, dropped or retyped at any depth", () => {
+    fc.assert(
+      fc.property(
+        valid,
+        fc.array(fc.nat(), { minLength: 1, maxLength: 5 }),
+        hostile,
+        fc.boolean(),
+        (doc, path, replacement, drop) => {
+          decodeNeverThrows(mutate(doc, path, replacement, drop))
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+
+  it("wrong types and invalid dates in every known field are refused with the field named", () => {
+    const base = {
+      pipelineName: "p",
+      pipelineVersion: 1,
+      pipelineExecutionId: "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4",
+      status: "Succeeded"
+    }
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ ...base, pipelineVersion: "1" }, "pipelineVersion"],
+      [{ ...base, status: 7 }, "status"],
+      [{ ...base, startTime: "not a date" }, "startTime"],
+      [{ ...base, lastUpdateTime: {} }, "lastUpdateTime"],
+      [{ ...base, artifactRevisions: [{ created: "31/12/2026" }] }, "created"],
+      [{ ...base, variables: {} }, "variables"],
+      [{ ...base, trigger: "Webhook" }, "trigger"]
+    ]
+    for (const [input, field] of cases) {
+      const result = decodeNeverThrows(input)
+      assert.isTrue(Either.isLeft(result), field)
+      if (Either.isLeft(result)) assert.include(result.left.message, field)
+    }
+  })
+
+  it("deep nesting is refused as a typed failure, not a stack overflow", () => {
+    let deep: unknown = {}
+    for (let i = 0; i < 50_000; i++) deep = { x: deep }
+    const result = decodeNeverThrows({
+      pipelineName: "p",
+      pipelineVersion: 1,
+      pipelineExecutionId: "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4",
+      status: "Succeeded",
+      extension: deep
+    })
+    assert.isTrue(Either.isLeft(result))
+    if (Either.isLeft(result)) assert.include(result.left.message, "nests deeper than 64 levels")
+    assert.doesNotThrow(() => Canonical.stringify(deep))
+    assert.strictEqual(Canonical.depth(deep), 50_001)
+  })
+
+  it("huge strings decode and hash", () => {
+    const summary = "x".repeat(5_000_000)
+    const result = decodeNeverThrows({
+      pipelineName: "p",
+      pipelineVersion: 1,
+      pipelineExecutionId: "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4",
+      status: "Succeeded",
+      statusSummary: summary
+    })
+    assert.isTrue(Either.isRight(result))
+    if (Either.isRight(result)) assert.match(ExecutionDocument.contentHash(result.right), /^[0-9a-f]{64}$/)
+  })
+})
