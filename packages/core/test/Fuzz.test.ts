@@ -31,11 +31,10 @@ const decodeNeverThrows = (input: unknown) => {
   assert.doesNotThrow(() => {
     result = ExecutionDocument.decode(input)
   })
-  if (result !== undefined && Either.isRight(result)) {
-    assert.doesNotThrow(() => ExecutionDocument.canonicalJson(result!.right as ExecutionDocument.ExecutionDocument))
-  }
-  if (result !== undefined && Either.isLeft(result)) assert.isAbove(result.left.message.length, 0)
-  return result!
+  const decoded = result!
+  if (Either.isRight(decoded)) assert.doesNotThrow(() => ExecutionDocument.canonicalJson(decoded.right))
+  else assert.isAbove(decoded.left.message.length, 0)
+  return decoded
 }
 
 describe("decoder under hostile input", () => {
