@@ -16,12 +16,42 @@ const scalar = (value: unknown): string => {
   }
 }
 
+/** Signals that the fast recursive path cannot take a value (too deep, or a bigint). */
+const fallback: unique symbol = Symbol("fallback")
+
+const normalize = (value: unknown, depth: number): unknown => {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "bigint") throw fallback
+    return value
+  }
+  if (value instanceof Date) return value.toISOString()
+  if (depth > 256) throw fallback
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : normalize(item, depth + 1)))
+  // No prototype: a "__proto__" key stays an ordinary property.
+  const out: Record<string, unknown> = Object.create(null)
+  for (const key of Object.keys(value).sort()) {
+    const item = (value as Record<string, unknown>)[key]
+    if (item !== undefined) out[key] = normalize(item, depth + 1)
+  }
+  return out
+}
+
 /**
  * JSON with object keys sorted at every depth and no whitespace: the same value always gives the
  * same bytes. Dates become ISO strings, `undefined` properties are left out (`null` in arrays).
- * Iterative, so no nesting depth overflows the stack.
+ * Values nested deeper than 256 levels take an iterative path, so nothing overflows the stack.
  */
 export const stringify = (value: unknown): string => {
+  try {
+    return JSON.stringify(normalize(value, 0)) ?? "null"
+  } catch (error) {
+    if (error === fallback) return stringifyIterative(value)
+    throw error
+  }
+}
+
+/** The same output as `stringify`, without recursion. */
+export const stringifyIterative = (value: unknown): string => {
   const out: Array<string> = []
   const stack: Array<Frame> = [{ value }]
   while (stack.length > 0) {
@@ -41,12 +71,18 @@ export const stringify = (value: unknown): string => {
         if (i > 0) stack.push({ text: "," })
       }
     } else {
-      const keys = Object.keys(v)
-        .filter((k) => {
-          const item = (v as Record<string, unknown>)[k]
-          return item !== undefined && typeof item !== "function" && typeof item !== "symbol"
-        })
-        .sort()
+      // Property order as an object built with sorted keys has it (integer-like keys first), like the recursive path.
+      const keys = Object.keys(
+        Object.fromEntries(
+          Object.keys(v)
+            .filter((k) => {
+              const item = (v as Record<string, unknown>)[k]
+              return item !== undefined && typeof item !== "function" && typeof item !== "symbol"
+            })
+            .sort()
+            .map((k) => [k, true])
+        )
+      )
       out.push("{")
       stack.push({ text: "}" })
       for (let i = keys.length - 1; i >= 0; i--) {

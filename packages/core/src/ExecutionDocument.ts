@@ -1,5 +1,6 @@
 import { Either, ParseResult, Schema, type SchemaAST } from "effect"
 import * as Canonical from "./Canonical.js"
+import { fastDecode } from "./internal/fastDecode.js"
 import { optional } from "./internal/schema.js"
 import { type PipelineExecution, pipelineExecutionFields } from "./PipelineExecution.js"
 import { type PipelineExecutionSummary, SourceRevision, StopTrigger } from "./PipelineExecutionSummary.js"
@@ -49,6 +50,8 @@ export const decode = (input: unknown): Either.Either<ExecutionDocument, ParseRe
       })
     )
   }
+  const fast = fastDecode(input)
+  if (fast !== undefined) return Either.right(fast as unknown as ExecutionDocument)
   const result = decodeFirst(input)
   // The fast path stops at the first issue; a failure is decoded again to report every issue.
   return Either.isRight(result) ? result : decodeAll(input)

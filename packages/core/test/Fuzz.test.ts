@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Canonical, ExecutionDocument } from "@pipetrail/core"
-import { Arbitrary, Either, FastCheck as fc } from "effect"
+import { Arbitrary, Either, FastCheck as fc, Schema } from "effect"
+import { fastDecode } from "../src/internal/fastDecode.js"
 
 const valid = Arbitrary.make(ExecutionDocument.ExecutionDocument).map((doc) => JSON.parse(Canonical.stringify(doc)))
 
@@ -110,5 +111,68 @@ describe("decoder under hostile input", () => {
     })
     assert.isTrue(Either.isRight(result))
     if (Either.isRight(result)) assert.match(ExecutionDocument.contentHash(result.right), /^[0-9a-f]{64}$/)
+  })
+})
+
+describe("the fast decoding path", () => {
+  const schemaDecode = Schema.decodeUnknownEither(ExecutionDocument.ExecutionDocument, { onExcessProperty: "preserve" })
+
+  const agrees = (input: unknown) => {
+    // ExecutionDocument.decode refuses deeper input before either path sees it.
+    if (Canonical.depth(input) > Canonical.maxDepth) return
+    const fast = fastDecode(input)
+    const reference = schemaDecode(input)
+    if (fast !== undefined) {
+      assert.isTrue(
+        Either.isRight(reference),
+        `fast path accepted what the schema refuses: ${JSON.stringify(input)?.slice(0, 300)}`
+      )
+      if (Either.isRight(reference)) assert.deepStrictEqual(fast, reference.right as unknown)
+    }
+  }
+
+  it("returns exactly what the schema returns, for valid documents (JSON and SDK forms)", () => {
+    fc.assert(
+      fc.property(Arbitrary.make(ExecutionDocument.ExecutionDocument), (doc) => {
+        const json = JSON.parse(Canonical.stringify(doc))
+        assert.isDefined(fastDecode(json))
+        agrees(json)
+        agrees(doc)
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("never accepts what the schema refuses, for mutated and arbitrary input", () => {
+    fc.assert(
+      fc.property(
+        valid,
+        fc.array(fc.nat(), { minLength: 1, maxLength: 5 }),
+        hostile,
+        fc.boolean(),
+        (doc, path, replacement, drop) => {
+          agrees(mutate(doc, path, replacement, drop))
+        }
+      ),
+      { numRuns: 1000 }
+    )
+    fc.assert(fc.property(fc.jsonValue(), agrees), { numRuns: 500 })
+  })
+})
+
+describe("canonical JSON", () => {
+  it("the recursive and iterative paths give the same bytes", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        assert.strictEqual(Canonical.stringify(value), Canonical.stringifyIterative(value))
+      }),
+      { numRuns: 500 }
+    )
+    fc.assert(
+      fc.property(Arbitrary.make(ExecutionDocument.ExecutionDocument), (doc) => {
+        assert.strictEqual(Canonical.stringify(doc), Canonical.stringifyIterative(doc))
+      }),
+      { numRuns: 200 }
+    )
   })
 })

@@ -1,0 +1,129 @@
+/**
+ * A hand-written decoder for `ExecutionDocument` that accepts a subset of what the schema accepts
+ * and returns exactly what the schema returns for it (a property test holds it to that). Anything
+ * it is unsure of returns `undefined`, and the caller decodes with the schema, which also gives the
+ * error messages. It exists because decoding is on every hot path: API responses and store reads.
+ */
+
+type Json = Record<string, unknown>
+
+const namePattern = /^[A-Za-z0-9.@\-_]+$/
+const artifactPattern = /^[a-zA-Z0-9_-]+$/
+const idPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const isoPattern = /^[+-]?\d{4,6}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/
+
+/** Thrown inside this module only, to bail out to the schema. */
+const bail: unique symbol = Symbol("bail")
+
+const isPlainObject = (u: unknown): u is Json =>
+  typeof u === "object" && u !== null && !Array.isArray(u) && !(u instanceof Date)
+
+const str = (u: unknown): string => {
+  if (typeof u !== "string") throw bail
+  return u
+}
+
+const bounded = (u: unknown, min: number, max: number, pattern?: RegExp): string => {
+  const s = str(u)
+  if (s.length < min || s.length > max || (pattern !== undefined && !pattern.test(s))) throw bail
+  return s
+}
+
+const timestamp = (u: unknown): Date => {
+  const date =
+    u instanceof Date
+      ? u
+      : typeof u === "number"
+        ? new Date(u * 1000)
+        : typeof u === "string" && isoPattern.test(u)
+          ? new Date(u)
+          : undefined
+  if (date === undefined || Number.isNaN(date.getTime())) throw bail
+  return date
+}
+
+/** Copies an object, converting the known fields that are present; absent stays absent, `undefined` bails. */
+const struct = (
+  u: unknown,
+  fields: Record<string, (value: unknown) => unknown>,
+  required: ReadonlyArray<string> = []
+): Json => {
+  if (!isPlainObject(u)) throw bail
+  for (const key of required) if (!Object.hasOwn(u, key)) throw bail
+  const out: Json = {}
+  for (const key of Object.keys(u)) {
+    if (key === "__proto__") throw bail
+    const value = u[key]
+    const field = fields[key]
+    if (field === undefined) {
+      out[key] = value
+    } else {
+      if (value === undefined) throw bail
+      out[key] = field(value)
+    }
+  }
+  return out
+}
+
+const array = (item: (u: unknown) => unknown) => (u: unknown) => {
+  if (!Array.isArray(u)) throw bail
+  return u.map(item)
+}
+
+const artifactRevision = (u: unknown) =>
+  struct(u, {
+    name: (v) => bounded(v, 1, 100, artifactPattern),
+    revisionId: (v) => bounded(v, 1, 1500),
+    revisionChangeIdentifier: str,
+    revisionSummary: str,
+    created: timestamp,
+    revisionUrl: str
+  })
+
+const variable = (u: unknown) => struct(u, { name: str, resolvedValue: str })
+
+const sourceRevision = (u: unknown) =>
+  struct(
+    u,
+    {
+      actionName: (v) => bounded(v, 1, 100, namePattern),
+      revisionId: (v) => bounded(v, 1, 1500),
+      revisionSummary: str,
+      revisionUrl: str
+    },
+    ["actionName"]
+  )
+
+const fields: Record<string, (value: unknown) => unknown> = {
+  pipelineName: (v) => bounded(v, 1, 100, namePattern),
+  pipelineVersion: (v) => {
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) throw bail
+    return v
+  },
+  pipelineExecutionId: (v) => bounded(v, 0, Number.POSITIVE_INFINITY, idPattern),
+  status: str,
+  statusSummary: str,
+  artifactRevisions: array(artifactRevision),
+  variables: array(variable),
+  trigger: (v) => struct(v, { triggerType: str, triggerDetail: str }),
+  executionMode: str,
+  executionType: str,
+  rollbackMetadata: (v) =>
+    struct(v, { rollbackTargetPipelineExecutionId: (id) => bounded(id, 0, Number.POSITIVE_INFINITY, idPattern) }),
+  startTime: timestamp,
+  lastUpdateTime: timestamp,
+  sourceRevisions: array(sourceRevision),
+  stopTrigger: (v) => struct(v, { reason: str })
+}
+
+const required = ["pipelineName", "pipelineVersion", "pipelineExecutionId", "status"]
+
+/** The decoded document, or `undefined` when the schema has to decide. */
+export const fastDecode = (input: unknown): Json | undefined => {
+  try {
+    return struct(input, fields, required)
+  } catch (error) {
+    if (error === bail) return undefined
+    throw error
+  }
+}
