@@ -229,7 +229,9 @@ const migrate = Command.make("migrate", globalOptions, (c) =>
     })
   })
 ).pipe(
-  Command.withDescription("Apply pending migrations (every other command does this on first use)."),
+  Command.withDescription(
+    "Apply pending migrations (every other command does this on first use).\n\nExample: pipetrail db migrate --database-url postgres://pipetrail@localhost/pipetrail"
+  ),
   Command.provide((c) => unmigrated(c))
 )
 
@@ -243,7 +245,7 @@ const status = Command.make("status", globalOptions, (c) =>
     })
   })
 ).pipe(
-  Command.withDescription("List migrations and when each was applied."),
+  Command.withDescription("List migrations and when each was applied.\n\nExample: pipetrail db status"),
   Command.provide((c) => unmigrated(c))
 )
 
