@@ -318,7 +318,7 @@ const writeBatch = async (trx: Transaction<Tables>, items: ReadonlyArray<Prepare
       )
       select source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
         trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
-        start_time, last_update_time, document::jsonb, decode(document_raw, 'hex'), content_hash,
+        start_time, last_update_time, d.document, decode(document_raw, 'hex'), content_hash,
         first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id
       from unnest(
         ${c((r) => r.item.source)}::text[],
@@ -335,7 +335,6 @@ const writeBatch = async (trx: Transaction<Tables>, items: ReadonlyArray<Prepare
         ${c((r) => clean(d(r).rollbackMetadata?.rollbackTargetPipelineExecutionId))}::text[],
         ${c((r) => iso(d(r).startTime))}::timestamptz[],
         ${c((r) => iso(d(r).lastUpdateTime))}::timestamptz[],
-        ${c((r) => (r.item.json.includes("\\u0000") ? r.item.json.replaceAll("\\u0000", "\\ufffd") : r.item.json))}::text[],
         ${c((r) => (r.item.json.includes("\\u0000") ? Buffer.from(r.item.json, "utf8").toString("hex") : null))}::text[],
         ${c((r) => r.item.hash)}::text[],
         ${c((r) => r.item.observedAt.toISOString())}::timestamptz[],
@@ -343,10 +342,13 @@ const writeBatch = async (trx: Transaction<Tables>, items: ReadonlyArray<Prepare
         ${c((r) => r.seenCount)}::int[],
         ${c((r) => r.item.runId)}::bigint[],
         ${c((r) => r.lastRunId)}::bigint[]
-      ) as t(source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
+      ) with ordinality as t(source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
         trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
-        start_time, last_update_time, document, document_raw, content_hash,
-        first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id)
+        start_time, last_update_time, document_raw, content_hash,
+        first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id, ord)
+      -- The documents travel as one JSON array: no array-literal escaping, one parse on the server.
+      join jsonb_array_elements(${`[${newRows.map((r) => (r.item.json.includes("\\u0000") ? r.item.json.replaceAll("\\u0000", "\\ufffd") : r.item.json)).join(",")}]`}::jsonb)
+        with ordinality as d(document, ord) using (ord)
       returning id, source, pipeline_name, pipeline_execution_id, seq
     `.execute(trx)
     const byKeySeq = new Map(
