@@ -450,8 +450,8 @@ const benchReads = async () => {
         cross join generate_series(1, ${states}) s
       `.execute(handle.db.kysely)
       await sql`
-        insert into execution_head (source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status, start_time, last_seen_at)
-        select source, pipeline_name, pipeline_execution_id, seq, id, content_hash, status, start_time, last_seen_at
+        insert into execution_head (source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status, start_time, changed_at)
+        select source, pipeline_name, pipeline_execution_id, seq, id, content_hash, status, start_time, first_seen_at
         from execution_snapshot where seq = ${states}
       `.execute(handle.db.kysely)
       await sql`analyze`.execute(handle.db.kysely)

@@ -57,7 +57,8 @@ export interface ExecutionHeadTable {
   content_hash: string | null
   status: string | null
   start_time: Timestamp | null
-  last_seen_at: Timestamp | null
+  /** When the execution last moved to a new state (first seen time of the latest state). */
+  changed_at: Timestamp | null
 }
 
 /** `rejected_response`: payloads that failed to decode, verbatim. */

@@ -377,39 +377,32 @@ const writeBatch = async (trx: Transaction<Tables>, items: ReadonlyArray<Prepare
     `.execute(trx)
   }
 
-  const lastSeenByKey = new Map<string, Date>()
-  for (const item of items) {
-    const seen = lastSeenByKey.get(item.key)
-    if (seen === undefined || item.observedAt > seen) lastSeenByKey.set(item.key, item.observedAt)
-  }
-  const finalHeads = keys.map((k) => {
+  // Only heads that moved to a new state are written: an unchanged fetch touches its snapshot row alone.
+  const moved = keys.flatMap((k) => {
     const head = state.get(k.key)!
-    return {
-      k,
-      head,
-      snapshotId: head.pending === undefined ? head.snapshotId! : inserted.get(head.pending)!,
-      doc: head.pending?.item.document,
-      lastSeen: lastSeenByKey.get(k.key)!
-    }
+    return head.pending === undefined
+      ? []
+      : [{ k, head, pending: head.pending, snapshotId: inserted.get(head.pending)! }]
   })
-  await sql`
-    update execution_head h
-    set seq = u.seq, snapshot_id = u.snapshot_id, content_hash = u.content_hash,
-      status = coalesce(u.status, h.status), start_time = coalesce(u.start_time, h.start_time),
-      last_seen_at = greatest(h.last_seen_at, u.last_seen_at)
-    from unnest(
-      ${finalHeads.map((f) => f.k.source)}::text[],
-      ${finalHeads.map((f) => f.k.document.pipelineName as string)}::text[],
-      ${finalHeads.map((f) => f.k.document.pipelineExecutionId as string)}::text[],
-      ${finalHeads.map((f) => f.head.seq)}::int[],
-      ${finalHeads.map((f) => f.snapshotId)}::bigint[],
-      ${finalHeads.map((f) => f.head.hash)}::text[],
-      ${finalHeads.map((f) => (f.doc === undefined ? null : clean(f.doc.status)))}::text[],
-      ${finalHeads.map((f) => (f.doc === undefined ? null : iso(f.doc.startTime)))}::timestamptz[],
-      ${finalHeads.map((f) => f.lastSeen.toISOString())}::timestamptz[]
-    ) as u(source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status, start_time, last_seen_at)
-    where h.source = u.source and h.pipeline_name = u.pipeline_name and h.pipeline_execution_id = u.pipeline_execution_id
-  `.execute(trx)
+  if (moved.length > 0) {
+    await sql`
+      update execution_head h
+      set seq = u.seq, snapshot_id = u.snapshot_id, content_hash = u.content_hash, status = u.status,
+        start_time = coalesce(u.start_time, h.start_time), changed_at = u.changed_at
+      from unnest(
+        ${moved.map((m) => m.k.source)}::text[],
+        ${moved.map((m) => m.k.document.pipelineName as string)}::text[],
+        ${moved.map((m) => m.k.document.pipelineExecutionId as string)}::text[],
+        ${moved.map((m) => m.head.seq)}::int[],
+        ${moved.map((m) => m.snapshotId)}::bigint[],
+        ${moved.map((m) => m.head.hash)}::text[],
+        ${moved.map((m) => clean(m.pending.item.document.status))}::text[],
+        ${moved.map((m) => iso(m.pending.item.document.startTime))}::timestamptz[],
+        ${moved.map((m) => m.pending.item.observedAt.toISOString())}::timestamptz[]
+      ) as u(source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status, start_time, changed_at)
+      where h.source = u.source and h.pipeline_name = u.pipeline_name and h.pipeline_execution_id = u.pipeline_execution_id
+    `.execute(trx)
+  }
 
   return outcomes.map(({ item, outcome, row, seq }) => ({
     pipelineName: item.document.pipelineName,
