@@ -222,16 +222,12 @@ export const run = (options: JobOptions) =>
       })
       return names
     }).pipe(
-      Effect.onExit((exit) =>
-        Exit.isSuccess(exit)
-          ? finish(undefined)
-          : Exit.isInterrupted(exit)
-            ? finish("interrupted")
-            : finish(
-                "failed",
-                Cause.squash(exit.cause) instanceof Error ? (Cause.squash(exit.cause) as Error).message : "failed"
-              )
-      )
+      Effect.onExit((exit) => {
+        if (Exit.isSuccess(exit)) return finish(undefined)
+        if (Exit.isInterrupted(exit)) return finish("interrupted")
+        const cause = Cause.squash(exit.cause)
+        return finish("failed", cause instanceof Error ? cause.message : String(cause))
+      })
     )
 
     const c = yield* Ref.get(counts)

@@ -105,6 +105,3 @@ export const freshPostgres = async (): Promise<{ url: string; drop: () => Promis
   url.pathname = `/${name}`
   return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) }
 }
-
-/** The stores the end-to-end suite runs on: the embedded default always, PostgreSQL when configured. */
-export const backends = ["pglite", ...(postgresUrl === undefined ? [] : ["postgres"])] as const

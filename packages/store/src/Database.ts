@@ -176,18 +176,19 @@ export const layerPglite = (options: PgliteOptions = {}): Layer.Layer<Database, 
         ...(options.log === undefined ? {} : { log: options.log })
       })
       const readOnly = (statement: string) =>
-        kysely.connection().execute(async (conn) => {
-          // Holding kysely's connection serializes this with every other query on the single PGlite session.
-          void conn
-          assertReadOnlyStatement(statement)
-          await pglite.exec("begin transaction read only")
-          try {
-            const result = await pglite.query<Array<unknown>>(statement, [], { rowMode: "array" })
-            return { columns: result.fields.map((f) => f.name), rows: result.rows }
-          } finally {
-            await pglite.exec("rollback")
-          }
-        })
+        // Holding kysely's connection serializes this with every other query on the single PGlite session.
+        kysely
+          .connection()
+          .execute(async () => {
+            assertReadOnlyStatement(statement)
+            await pglite.exec("begin transaction read only")
+            try {
+              const result = await pglite.query<Array<unknown>>(statement, [], { rowMode: "array" })
+              return { columns: result.fields.map((f) => f.name), rows: result.rows }
+            } finally {
+              await pglite.exec("rollback")
+            }
+          })
       return yield* migrated(make("pglite", kysely, readOnly, []), options)
     })
   )

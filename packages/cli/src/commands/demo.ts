@@ -57,6 +57,12 @@ const layers = (c: {
   )
 }
 
+const printRun = (run: SnapshotJob.JobSummary) =>
+  Output.print("table", {
+    columns: ["run", "fetched", "new", "unchanged", "rejected", "failed"],
+    rows: [[run.runId, run.fetched, run.newSnapshots, run.unchanged, run.rejected, run.failed]]
+  })
+
 const step = (text: string) => Console.log(`\n== ${text}`)
 
 /** `pipetrail demo`: the whole product on an in-process emulator and an embedded store. */
@@ -73,20 +79,14 @@ export const demo = Command.make("demo", options, (c) =>
     yield* step(`snapshot ${pipelines.length} pipelines (${pipelines.join(", ")})`)
     const job = { source, pipelines, concurrency: 8, batchSize: 100, incremental: false } as const
     const first = yield* SnapshotJob.run(job)
-    yield* Output.print("table", {
-      columns: ["run", "fetched", "new", "unchanged", "rejected", "failed"],
-      rows: [[first.runId, first.fetched, first.newSnapshots, first.unchanged, first.rejected, first.failed]]
-    })
+    yield* printRun(first)
 
     const running = em.executions().filter((e) => e.startTime + e.steps[e.steps.length - 1]!.at > em.now())
     yield* step(`30 minutes pass: ${running.length} running executions finish, each pipeline starts a new one`)
     em.advance(30 * 60_000)
     for (const p of pipelines) em.startExecution(p)
     const second = yield* SnapshotJob.run({ ...job, incremental: true })
-    yield* Output.print("table", {
-      columns: ["run", "fetched", "new", "unchanged", "rejected", "failed"],
-      rows: [[second.runId, second.fetched, second.newSnapshots, second.unchanged, second.rejected, second.failed]]
-    })
+    yield* printRun(second)
 
     const changed = running[0]
     if (changed !== undefined) {

@@ -1,4 +1,4 @@
-import { Duration, Either } from "effect"
+import { Either } from "effect"
 
 const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
@@ -29,6 +29,3 @@ export const parseSince = (input: string, now: Date): Either.Either<Date, string
     onRight: (ms) => new Date(now.getTime() - ms)
   })
 }
-
-/** A duration for Effect schedules. */
-export const toDuration = (ms: number): Duration.Duration => Duration.millis(ms)
