@@ -105,7 +105,7 @@ describe("migrations", () => {
         const status = yield* Migrations.status(database.kysely)
         assert.deepStrictEqual(
           status.map((m) => m.name),
-          ["0001_snapshots", "0002_views", "0003_lookup_indexes"]
+          ["0001_snapshots", "0002_views", "0003_lookup_indexes", "0004_head_changed_at"]
         )
         for (const m of status) assert.isDefined(m.executedAt)
         const again = yield* Migrations.migrateToLatest(database.kysely)
@@ -116,7 +116,7 @@ describe("migrations", () => {
             .select("name" as never)
             .execute()
         )
-        assert.strictEqual(applied.length, 3)
+        assert.strictEqual(applied.length, 4)
       }).pipe(Effect.scoped, Effect.orDie),
     { timeout: 120_000 }
   )
@@ -135,7 +135,12 @@ describe("migrations", () => {
             concurrency: 2
           }
         )
-        assert.deepStrictEqual([...results.flat()].sort(), ["0001_snapshots", "0002_views", "0003_lookup_indexes"])
+        assert.deepStrictEqual([...results.flat()].sort(), [
+          "0001_snapshots",
+          "0002_views",
+          "0003_lookup_indexes",
+          "0004_head_changed_at"
+        ])
         const after = yield* Migrations.status(database.kysely)
         assert.isTrue(after.every((m) => m.executedAt !== undefined))
       }).pipe(Effect.scoped, Effect.orDie),

@@ -65,7 +65,7 @@ export const up = async (db: Kysely<any>): Promise<void> => {
       content_hash text,
       status text,
       start_time timestamptz,
-      changed_at timestamptz,
+      last_seen_at timestamptz,
       primary key (source, pipeline_name, pipeline_execution_id)
     )
   `.execute(db)

@@ -2,10 +2,12 @@ import type { Migration } from "kysely"
 import * as m0001 from "./0001_snapshots.js"
 import * as m0002 from "./0002_views.js"
 import * as m0003 from "./0003_lookup_indexes.js"
+import * as m0004 from "./0004_head_changed_at.js"
 
 /** Every migration, by sortable name. Static so a built or bundled CLI finds them. */
 export const migrations: Record<string, Migration> = {
   "0001_snapshots": m0001,
   "0002_views": m0002,
-  "0003_lookup_indexes": m0003
+  "0003_lookup_indexes": m0003,
+  "0004_head_changed_at": m0004
 }
