@@ -124,7 +124,7 @@ const decodeOptions: SchemaAST.ParseOptions = { errors: "all", onExcessProperty:
 
 /** A payload nested deeper than any CodePipeline response is refused before it is walked. */
 const tooDeep = (payload: unknown): Either.Either<never, ParseResult.ParseError> | undefined =>
-  Canonical.depth(payload) > Canonical.maxDepth
+  Canonical.deeperThan(payload, Canonical.maxDepth)
     ? Either.left(
         new ParseResult.ParseError({
           issue: new ParseResult.Type(

@@ -1,5 +1,6 @@
 import { Either, ParseResult, Schema, type SchemaAST } from "effect"
 import * as Canonical from "./Canonical.js"
+import { fastCanonical } from "./internal/fastCanonical.js"
 import { fastDecode } from "./internal/fastDecode.js"
 import { optional } from "./internal/schema.js"
 import { type PipelineExecution, pipelineExecutionFields } from "./PipelineExecution.js"
@@ -39,7 +40,10 @@ export const make = (detail: PipelineExecution, summary?: PipelineExecutionSumma
 
 /** Decodes a stored or received JSON document; fails with a `ParseError` listing every issue. */
 export const decode = (input: unknown): Either.Either<ExecutionDocument, ParseResult.ParseError> => {
-  if (Canonical.depth(input) > Canonical.maxDepth) {
+  // The fast path keeps no field that would nest past `maxDepth`, so only the schema path checks depth.
+  const fast = fastDecode(input)
+  if (fast !== undefined) return Either.right(fast as unknown as ExecutionDocument)
+  if (Canonical.deeperThan(input, Canonical.maxDepth)) {
     return Either.left(
       new ParseResult.ParseError({
         issue: new ParseResult.Type(
@@ -50,8 +54,6 @@ export const decode = (input: unknown): Either.Either<ExecutionDocument, ParseRe
       })
     )
   }
-  const fast = fastDecode(input)
-  if (fast !== undefined) return Either.right(fast as unknown as ExecutionDocument)
   const result = decodeFirst(input)
   // The fast path stops at the first issue; a failure is decoded again to report every issue.
   return Either.isRight(result) ? result : decodeAll(input)
@@ -64,7 +66,8 @@ export const encode: (document: ExecutionDocument) => Encoded = Schema.encodeSyn
  * The canonical JSON of a document: equal documents give equal bytes. The document's encoding
  * only turns `Date`s into ISO strings, which `Canonical.stringify` does too, so it skips `encode`.
  */
-export const canonicalJson = (document: ExecutionDocument): string => Canonical.stringify(document)
+export const canonicalJson = (document: ExecutionDocument): string =>
+  fastCanonical(document) ?? Canonical.stringify(document)
 
 /** The SHA-256 (hex) of the canonical JSON: equal documents give equal hashes. */
 export const contentHash = (document: ExecutionDocument): string => Canonical.sha256(canonicalJson(document))

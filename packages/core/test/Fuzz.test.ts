@@ -102,6 +102,35 @@ describe("decoder under hostile input", () => {
     assert.strictEqual(Canonical.depth(deep), 50_001)
   })
 
+  it("the depth limit is exact wherever an unknown field sits", () => {
+    const nest = (levels: number): unknown => {
+      let value: unknown = 1
+      for (let i = 0; i < levels; i++) value = i % 2 === 0 ? { a: value } : [value]
+      return value
+    }
+    const base = {
+      pipelineName: "p",
+      pipelineVersion: 1,
+      pipelineExecutionId: "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4",
+      status: "Succeeded"
+    }
+    // Where an unknown field can sit, and how deep that object is in the document.
+    const places: Array<[number, (extra: unknown) => unknown]> = [
+      [1, (extra) => ({ ...base, extra })],
+      [2, (extra) => ({ ...base, trigger: { triggerType: "Webhook", extra } })],
+      [3, (extra) => ({ ...base, variables: [{ name: "v", resolvedValue: "1", extra }] })]
+    ]
+    for (const [level, place] of places) {
+      const fits = place(nest(Canonical.maxDepth - level))
+      const over = place(nest(Canonical.maxDepth - level + 1))
+      assert.strictEqual(Canonical.depth(fits), Canonical.maxDepth)
+      assert.isTrue(Either.isRight(ExecutionDocument.decode(fits)), `level ${level}: a document at the limit decodes`)
+      assert.isDefined(fastDecode(fits), `level ${level}: the fast path takes a document at the limit`)
+      assert.isTrue(Either.isLeft(ExecutionDocument.decode(over)), `level ${level}: one level more is refused`)
+      assert.isUndefined(fastDecode(over), `level ${level}: the fast path leaves it to the schema path`)
+    }
+  })
+
   it("huge strings decode and hash", () => {
     const summary = "x".repeat(5_000_000)
     const result = decodeNeverThrows({
@@ -164,6 +193,74 @@ describe("canonical JSON", () => {
         assert.strictEqual(Canonical.stringify(doc), Canonical.stringifyIterative(doc))
       }),
       { numRuns: 200 }
+    )
+  })
+
+  it("deeperThan agrees with depth without walking past the limit", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.nat(6), (value, levels) => {
+        assert.strictEqual(Canonical.deeperThan(value, levels), Canonical.depth(value) > levels)
+      }),
+      { numRuns: 1000 }
+    )
+    let deep: unknown = 1
+    for (let i = 0; i < 100_000; i++) deep = { a: [deep] }
+    assert.isTrue(Canonical.deeperThan(deep, Canonical.maxDepth))
+    assert.isFalse(Canonical.deeperThan({ a: [{ b: new Date(0) }] }, 3))
+  })
+
+  it("the fast canonical path of documents gives the generic path's bytes", () => {
+    const extra = fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 })
+    fc.assert(
+      fc.property(Arbitrary.make(ExecutionDocument.ExecutionDocument), extra, fc.boolean(), (doc, more, add) => {
+        const value = add ? { ...doc, ...more } : doc
+        assert.strictEqual(
+          ExecutionDocument.canonicalJson(value as ExecutionDocument.ExecutionDocument),
+          Canonical.stringifyIterative(value)
+        )
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("orders array-index keys as objects do, and keeps odd keys and values", () => {
+    // Keys an engine treats specially (array indexes come first, numerically) next to ones it does not.
+    const key = fc.oneof(
+      fc.constantFrom(
+        "0",
+        "1",
+        "2",
+        "10",
+        "01",
+        "-1",
+        "1.5",
+        "4294967294",
+        "4294967295",
+        "__proto__",
+        "constructor",
+        ""
+      ),
+      fc.string({ maxLength: 4 })
+    )
+    const leaf = fc.oneof(
+      fc.jsonValue({ maxDepth: 1 }),
+      fc.date({ noInvalidDate: true }),
+      fc.constant(undefined),
+      fc.double(),
+      fc.bigInt()
+    )
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: "small" }, leaf, fc.array(tie("node")), fc.dictionary(key, tie("node")))
+    })).node
+    fc.assert(
+      fc.property(tree, (value) => {
+        assert.strictEqual(Canonical.stringify(value), Canonical.stringifyIterative(value))
+      }),
+      { numRuns: 1000 }
+    )
+    assert.strictEqual(
+      Canonical.stringify({ b: 1, 10: 2, a: undefined, 2: [undefined, () => 1], "01": 3 }),
+      '{"2":[null,null],"10":2,"01":3,"b":1}'
     )
   })
 })

@@ -550,7 +550,9 @@ export const make = Effect.gen(function* () {
         const parsed: unknown = JSON.parse(text)
         // jsonb holds no NUL and PostgreSQL refuses very deep nesting: such payloads stay bytes only.
         json =
-          text.includes("\\u0000") || Canonical.depth(parsed) > Canonical.maxDepth ? null : Canonical.stringify(parsed)
+          text.includes("\\u0000") || Canonical.deeperThan(parsed, Canonical.maxDepth)
+            ? null
+            : Canonical.stringify(parsed)
       } catch {
         json = null
       }

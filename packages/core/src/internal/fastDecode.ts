@@ -5,6 +5,8 @@
  * error messages. It exists because decoding is on every hot path: API responses and store reads.
  */
 
+import { deeperThan, maxDepth } from "../Canonical.js"
+
 type Json = Record<string, unknown>
 
 const namePattern = /^[A-Za-z0-9.@\-_]+$/
@@ -42,9 +44,14 @@ const timestamp = (u: unknown): Date => {
   return date
 }
 
-/** Copies an object, converting the known fields that are present; absent stays absent, `undefined` bails. */
+/**
+ * Copies an object, converting the known fields that are present; absent stays absent, `undefined` bails.
+ * `level` is how deep the object sits in the document (the document is 1): a field this decoder does
+ * not know is kept as it is, unless it would make the document nest deeper than `maxDepth`.
+ */
 const struct = (
   u: unknown,
+  level: number,
   fields: Record<string, (value: unknown) => unknown>,
   required: ReadonlyArray<string> = []
 ): Json => {
@@ -56,6 +63,7 @@ const struct = (
     const value = u[key]
     const field = fields[key]
     if (field === undefined) {
+      if (typeof value === "object" && value !== null && deeperThan(value, maxDepth - level)) throw bail
       out[key] = value
     } else {
       if (value === undefined) throw bail
@@ -71,7 +79,7 @@ const array = (item: (u: unknown) => unknown) => (u: unknown) => {
 }
 
 const artifactRevision = (u: unknown) =>
-  struct(u, {
+  struct(u, 3, {
     name: (v) => bounded(v, 1, 100, artifactPattern),
     revisionId: (v) => bounded(v, 1, 1500),
     revisionChangeIdentifier: str,
@@ -80,11 +88,12 @@ const artifactRevision = (u: unknown) =>
     revisionUrl: str
   })
 
-const variable = (u: unknown) => struct(u, { name: str, resolvedValue: str })
+const variable = (u: unknown) => struct(u, 3, { name: str, resolvedValue: str })
 
 const sourceRevision = (u: unknown) =>
   struct(
     u,
+    3,
     {
       actionName: (v) => bounded(v, 1, 100, namePattern),
       revisionId: (v) => bounded(v, 1, 1500),
@@ -105,15 +114,15 @@ const fields: Record<string, (value: unknown) => unknown> = {
   statusSummary: str,
   artifactRevisions: array(artifactRevision),
   variables: array(variable),
-  trigger: (v) => struct(v, { triggerType: str, triggerDetail: str }),
+  trigger: (v) => struct(v, 2, { triggerType: str, triggerDetail: str }),
   executionMode: str,
   executionType: str,
   rollbackMetadata: (v) =>
-    struct(v, { rollbackTargetPipelineExecutionId: (id) => bounded(id, 0, Number.POSITIVE_INFINITY, idPattern) }),
+    struct(v, 2, { rollbackTargetPipelineExecutionId: (id) => bounded(id, 0, Number.POSITIVE_INFINITY, idPattern) }),
   startTime: timestamp,
   lastUpdateTime: timestamp,
   sourceRevisions: array(sourceRevision),
-  stopTrigger: (v) => struct(v, { reason: str })
+  stopTrigger: (v) => struct(v, 2, { reason: str })
 }
 
 const required = ["pipelineName", "pipelineVersion", "pipelineExecutionId", "status"]
@@ -121,7 +130,7 @@ const required = ["pipelineName", "pipelineVersion", "pipelineExecutionId", "sta
 /** The decoded document, or `undefined` when the schema has to decide. */
 export const fastDecode = (input: unknown): Json | undefined => {
   try {
-    return struct(input, fields, required)
+    return struct(input, 1, fields, required)
   } catch (error) {
     if (error === bail) return undefined
     throw error

@@ -1,0 +1,115 @@
+/**
+ * Canonical JSON of an `ExecutionDocument` through the engine's own `JSON.stringify`: the known
+ * structs are copied into objects whose keys are assigned in sorted order (absent fields as
+ * `undefined`, which `JSON.stringify` leaves out), so no keys are sorted per document. Anything
+ * else (fields this schema does not know, odd values) returns `undefined` and the caller uses
+ * `Canonical.stringify`, the reference this is property-tested against.
+ */
+
+type Json = Record<string, unknown>
+
+const two = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"))
+const three = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"))
+
+/** `Date.prototype.toISOString` for four-digit years, about three times faster; other years use it. */
+export const isoString = (date: Date): string => {
+  const year = date.getUTCFullYear()
+  if (!(year >= 1000 && year <= 9999)) return date.toISOString()
+  return `${year}-${two[date.getUTCMonth() + 1]}-${two[date.getUTCDate()]}T${two[date.getUTCHours()]}:${two[date.getUTCMinutes()]}:${two[date.getUTCSeconds()]}.${three[date.getUTCMilliseconds()]}Z`
+}
+type Convert = (value: unknown) => unknown
+
+/** Thrown inside this module only, to hand the document to the generic serializer. */
+const generic: unique symbol = Symbol("generic")
+
+const scalar: Convert = (value) => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value
+    case "number":
+      if (Number.isFinite(value)) return value
+      throw generic
+    case "object":
+      if (value instanceof Date) return isoString(value)
+      throw generic
+    default:
+      throw generic
+  }
+}
+
+const struct = (fields: Record<string, Convert>): Convert => {
+  const keys = Object.keys(fields).sort()
+  const converts = keys.map((key) => fields[key]!)
+  return (value) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Date) throw generic
+    const input = value as Json
+    const out: Json = {}
+    let present = 0
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!
+      const item = input[key]
+      if (item === undefined) {
+        out[key] = undefined
+      } else {
+        present++
+        out[key] = converts[i]!(item)
+      }
+    }
+    // A key this list does not know, or one holding `undefined`: the generic path decides.
+    if (present !== Object.keys(input).length) throw generic
+    return out
+  }
+}
+
+const array =
+  (item: Convert): Convert =>
+  (value) => {
+    if (!Array.isArray(value)) throw generic
+    const out = new Array<unknown>(value.length)
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i]
+      if (v === undefined) throw generic
+      out[i] = item(v)
+    }
+    return out
+  }
+
+const document = struct({
+  pipelineName: scalar,
+  pipelineVersion: scalar,
+  pipelineExecutionId: scalar,
+  status: scalar,
+  statusSummary: scalar,
+  artifactRevisions: array(
+    struct({
+      name: scalar,
+      revisionId: scalar,
+      revisionChangeIdentifier: scalar,
+      revisionSummary: scalar,
+      created: scalar,
+      revisionUrl: scalar
+    })
+  ),
+  variables: array(struct({ name: scalar, resolvedValue: scalar })),
+  trigger: struct({ triggerType: scalar, triggerDetail: scalar }),
+  executionMode: scalar,
+  executionType: scalar,
+  rollbackMetadata: struct({ rollbackTargetPipelineExecutionId: scalar }),
+  startTime: scalar,
+  lastUpdateTime: scalar,
+  sourceRevisions: array(
+    struct({ actionName: scalar, revisionId: scalar, revisionSummary: scalar, revisionUrl: scalar })
+  ),
+  stopTrigger: struct({ reason: scalar })
+})
+
+/** The canonical JSON of a document made of known fields only, or `undefined` for the generic path. */
+export const fastCanonical = (value: unknown): string | undefined => {
+  try {
+    return JSON.stringify(document(value))
+  } catch (error) {
+    if (error === generic) return undefined
+    throw error
+  }
+}
