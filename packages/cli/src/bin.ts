@@ -1,9 +1,21 @@
 #!/usr/bin/env node
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"
 
+import v8 from "node:v8"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit } from "effect"
 import { run } from "./Cli.js"
+
+// A job's live heap is small (~55 MB over a 10,000-execution backfill) but it allocates fast, and V8
+// grows the heap up to 4× the live size between full collections. Growing it by a quarter keeps the
+// peak flat at no measurable cost in speed (bench 8). Heap options of your own win.
+if (
+  !/--(heap-growing-percent|max-old-space-size)\b/.test(
+    `${process.env.NODE_OPTIONS ?? ""} ${process.execArgv.join(" ")}`
+  )
+) {
+  v8.setFlagsFromString("--heap-growing-percent=25")
+}
 
 const argv = process.argv.slice(2)
 const debug = argv.some((arg, i) => arg === "--log-level=debug" || (arg === "--log-level" && argv[i + 1] === "debug"))
