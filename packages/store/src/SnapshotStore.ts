@@ -194,15 +194,19 @@ const clean = (text: string | undefined | null): string | null =>
 
 const keyOf = (source: string, pipelineName: string, id: string) => JSON.stringify([source, pipelineName, id])
 
-interface Prepared {
+/** One input of a batch, before its canonical JSON and hash are computed. */
+interface Pending {
   readonly index: number
   readonly key: string
   readonly source: string
   readonly document: ExecutionDocument.ExecutionDocument
-  readonly json: string
-  readonly hash: string
   readonly observedAt: Date
   readonly runId: number | null
+}
+
+interface Prepared extends Pending {
+  readonly json: string
+  readonly hash: string
 }
 
 interface NewRow {
@@ -220,35 +224,60 @@ const toNumber = (value: unknown): number => (typeof value === "number" ? value 
 const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)))
 const bytesToString = (value: unknown): string => Buffer.from(value as Uint8Array).toString("utf8")
 
-/** Writes one batch inside a transaction: heads locked in key order, then set-based inserts and updates. */
-const writeBatch = async (trx: Transaction<Tables>, items: ReadonlyArray<Prepared>): Promise<Array<RecordResult>> => {
-  const keys = [...new Map(items.map((i) => [i.key, i])).values()].sort((a, b) => (a.key < b.key ? -1 : 1))
-  const column = <A>(f: (i: Prepared) => A) => keys.map(f)
-  const sources = column((i) => i.source)
-  const names = column((i) => i.document.pipelineName as string)
-  const ids = column((i) => i.document.pipelineExecutionId as string)
+const prepare = (item: Pending): Prepared => {
+  const json = ExecutionDocument.canonicalJson(item.document)
+  return { ...item, json, hash: Canonical.sha256(json) }
+}
 
-  await sql`
-    insert into execution_head (source, pipeline_name, pipeline_execution_id)
-    select * from unnest(${sources}::text[], ${names}::text[], ${ids}::text[])
-    order by 1, 2, 3
-    on conflict do nothing
-  `.execute(trx)
-  const heads = await sql<{
-    source: string
-    pipeline_name: string
-    pipeline_execution_id: string
-    seq: number
-    snapshot_id: string | number | null
-    content_hash: string | null
-  }>`
-    select h.source, h.pipeline_name, h.pipeline_execution_id, h.seq, h.snapshot_id, h.content_hash
-    from execution_head h
-    join unnest(${sources}::text[], ${names}::text[], ${ids}::text[]) as k(source, pipeline_name, pipeline_execution_id)
-      using (source, pipeline_name, pipeline_execution_id)
-    order by h.source, h.pipeline_name, h.pipeline_execution_id
-    for update of h
-  `.execute(trx)
+/** A promise whose rejection is also handled elsewhere: never reported as unhandled while it waits. */
+const quiet = <A>(promise: Promise<A>): Promise<A> => {
+  promise.catch(() => undefined)
+  return promise
+}
+
+/** Lets queued I/O go out: statements already handed to the driver reach the server first. */
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * Writes one batch inside a transaction: heads created and locked in key order, then one statement
+ * inserts the new states, moves their heads and counts the unchanged fetches. Canonical JSON and
+ * hashes are computed while the server creates and locks the heads.
+ */
+const writeBatch = async (trx: Transaction<Tables>, pending: ReadonlyArray<Pending>): Promise<Array<RecordResult>> => {
+  const keys = [...new Map(pending.map((i) => [i.key, i])).values()].sort((a, b) => (a.key < b.key ? -1 : 1))
+  const sources = keys.map((i) => i.source)
+  const names = keys.map((i) => i.document.pipelineName as string)
+  const ids = keys.map((i) => i.document.pipelineExecutionId as string)
+
+  const created = quiet(
+    sql`
+      insert into execution_head (source, pipeline_name, pipeline_execution_id)
+      select * from unnest(${sources}::text[], ${names}::text[], ${ids}::text[])
+      order by 1, 2, 3
+      on conflict do nothing
+    `.execute(trx)
+  )
+  const locked = quiet(
+    sql<{
+      source: string
+      pipeline_name: string
+      pipeline_execution_id: string
+      seq: number
+      snapshot_id: string | number | null
+      content_hash: string | null
+    }>`
+      select h.source, h.pipeline_name, h.pipeline_execution_id, h.seq, h.snapshot_id, h.content_hash
+      from execution_head h
+      join unnest(${sources}::text[], ${names}::text[], ${ids}::text[]) as k(source, pipeline_name, pipeline_execution_id)
+        using (source, pipeline_name, pipeline_execution_id)
+      order by h.source, h.pipeline_name, h.pipeline_execution_id
+      for update of h
+    `.execute(trx)
+  )
+  await yieldToIo()
+  const items = pending.map(prepare)
+  await created
+  const heads = await locked
 
   const state = new Map(
     heads.rows.map((h) => [
@@ -300,9 +329,12 @@ const writeBatch = async (trx: Transaction<Tables>, items: ReadonlyArray<Prepare
   }
 
   const inserted = new Map<NewRow, number>()
-  if (newRows.length > 0) {
+  if (newRows.length > 0 || bumps.size > 0) {
     const c = <A>(f: (r: NewRow) => A) => newRows.map(f)
     const d = (r: NewRow) => r.item.document
+    // Only heads that moved to a new state are written: an unchanged fetch touches its snapshot row alone.
+    const moved = newRows.filter((r) => state.get(r.item.key)!.pending === r)
+    const bumped = [...bumps.entries()].sort((a, b) => a[0] - b[0])
     const rows = await sql<{
       id: string | number
       source: string
@@ -310,46 +342,75 @@ const writeBatch = async (trx: Transaction<Tables>, items: ReadonlyArray<Prepare
       pipeline_execution_id: string
       seq: number
     }>`
-      insert into execution_snapshot (
-        source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
-        trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
-        start_time, last_update_time, document, document_raw, content_hash,
-        first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id
+      with inserted as (
+        insert into execution_snapshot (
+          source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
+          trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
+          start_time, last_update_time, document, document_raw, content_hash,
+          first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id
+        )
+        select source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
+          trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
+          start_time, last_update_time, d.document, decode(document_raw, 'hex'), content_hash,
+          first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id
+        from unnest(
+          ${c((r) => r.item.source)}::text[],
+          ${c((r) => d(r).pipelineName as string)}::text[],
+          ${c((r) => d(r).pipelineExecutionId as string)}::text[],
+          ${c((r) => r.seq)}::int[],
+          ${c((r) => d(r).pipelineVersion as number)}::int[],
+          ${c((r) => clean(d(r).status))}::text[],
+          ${c((r) => clean(d(r).statusSummary))}::text[],
+          ${c((r) => clean(d(r).trigger?.triggerType))}::text[],
+          ${c((r) => clean(d(r).trigger?.triggerDetail))}::text[],
+          ${c((r) => clean(d(r).executionMode))}::text[],
+          ${c((r) => clean(d(r).executionType))}::text[],
+          ${c((r) => clean(d(r).rollbackMetadata?.rollbackTargetPipelineExecutionId))}::text[],
+          ${c((r) => iso(d(r).startTime))}::timestamptz[],
+          ${c((r) => iso(d(r).lastUpdateTime))}::timestamptz[],
+          ${c((r) => (r.item.json.includes("\\u0000") ? Buffer.from(r.item.json, "utf8").toString("hex") : null))}::text[],
+          ${c((r) => r.item.hash)}::text[],
+          ${c((r) => r.item.observedAt.toISOString())}::timestamptz[],
+          ${c((r) => r.lastSeenAt.toISOString())}::timestamptz[],
+          ${c((r) => r.seenCount)}::int[],
+          ${c((r) => r.item.runId)}::bigint[],
+          ${c((r) => r.lastRunId)}::bigint[]
+        ) with ordinality as t(source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
+          trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
+          start_time, last_update_time, document_raw, content_hash,
+          first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id, ord)
+        -- The documents travel as one JSON array: no array-literal escaping, one parse on the server.
+        join jsonb_array_elements(${`[${newRows.map((r) => (r.item.json.includes("\\u0000") ? r.item.json.replaceAll("\\u0000", "\\ufffd") : r.item.json)).join(",")}]`}::jsonb)
+          with ordinality as d(document, ord) using (ord)
+        returning id, source, pipeline_name, pipeline_execution_id, seq, status, start_time, content_hash, first_seen_at
+      ),
+      moved as (
+        update execution_head h
+        set seq = i.seq, snapshot_id = i.id, content_hash = i.content_hash, status = i.status,
+          start_time = coalesce(i.start_time, h.start_time), changed_at = i.first_seen_at
+        from inserted i
+        join unnest(
+          ${moved.map((r) => r.item.source)}::text[],
+          ${moved.map((r) => d(r).pipelineName as string)}::text[],
+          ${moved.map((r) => d(r).pipelineExecutionId as string)}::text[],
+          ${moved.map((r) => r.seq)}::int[]
+        ) as m(source, pipeline_name, pipeline_execution_id, seq) using (source, pipeline_name, pipeline_execution_id, seq)
+        where h.source = i.source and h.pipeline_name = i.pipeline_name and h.pipeline_execution_id = i.pipeline_execution_id
+      ),
+      counted as (
+        update execution_snapshot s
+        set seen_count = s.seen_count + b.count,
+          last_seen_at = greatest(s.last_seen_at, b.last_seen_at),
+          last_run_id = coalesce(b.last_run_id, s.last_run_id)
+        from unnest(
+          ${bumped.map(([id]) => id)}::bigint[],
+          ${bumped.map(([, b]) => b.count)}::int[],
+          ${bumped.map(([, b]) => b.lastSeenAt.toISOString())}::timestamptz[],
+          ${bumped.map(([, b]) => b.lastRunId)}::bigint[]
+        ) as b(id, count, last_seen_at, last_run_id)
+        where s.id = b.id
       )
-      select source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
-        trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
-        start_time, last_update_time, d.document, decode(document_raw, 'hex'), content_hash,
-        first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id
-      from unnest(
-        ${c((r) => r.item.source)}::text[],
-        ${c((r) => d(r).pipelineName as string)}::text[],
-        ${c((r) => d(r).pipelineExecutionId as string)}::text[],
-        ${c((r) => r.seq)}::int[],
-        ${c((r) => d(r).pipelineVersion as number)}::int[],
-        ${c((r) => clean(d(r).status))}::text[],
-        ${c((r) => clean(d(r).statusSummary))}::text[],
-        ${c((r) => clean(d(r).trigger?.triggerType))}::text[],
-        ${c((r) => clean(d(r).trigger?.triggerDetail))}::text[],
-        ${c((r) => clean(d(r).executionMode))}::text[],
-        ${c((r) => clean(d(r).executionType))}::text[],
-        ${c((r) => clean(d(r).rollbackMetadata?.rollbackTargetPipelineExecutionId))}::text[],
-        ${c((r) => iso(d(r).startTime))}::timestamptz[],
-        ${c((r) => iso(d(r).lastUpdateTime))}::timestamptz[],
-        ${c((r) => (r.item.json.includes("\\u0000") ? Buffer.from(r.item.json, "utf8").toString("hex") : null))}::text[],
-        ${c((r) => r.item.hash)}::text[],
-        ${c((r) => r.item.observedAt.toISOString())}::timestamptz[],
-        ${c((r) => r.lastSeenAt.toISOString())}::timestamptz[],
-        ${c((r) => r.seenCount)}::int[],
-        ${c((r) => r.item.runId)}::bigint[],
-        ${c((r) => r.lastRunId)}::bigint[]
-      ) with ordinality as t(source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
-        trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
-        start_time, last_update_time, document_raw, content_hash,
-        first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id, ord)
-      -- The documents travel as one JSON array: no array-literal escaping, one parse on the server.
-      join jsonb_array_elements(${`[${newRows.map((r) => (r.item.json.includes("\\u0000") ? r.item.json.replaceAll("\\u0000", "\\ufffd") : r.item.json)).join(",")}]`}::jsonb)
-        with ordinality as d(document, ord) using (ord)
-      returning id, source, pipeline_name, pipeline_execution_id, seq
+      select id, source, pipeline_name, pipeline_execution_id, seq from inserted
     `.execute(trx)
     const byKeySeq = new Map(
       rows.rows.map((r) => [
@@ -358,50 +419,6 @@ const writeBatch = async (trx: Transaction<Tables>, items: ReadonlyArray<Prepare
       ])
     )
     for (const row of newRows) inserted.set(row, byKeySeq.get(`${row.item.key}#${row.seq}`)!)
-  }
-
-  if (bumps.size > 0) {
-    const entries = [...bumps.entries()].sort((a, b) => a[0] - b[0])
-    await sql`
-      update execution_snapshot s
-      set seen_count = s.seen_count + b.count,
-        last_seen_at = greatest(s.last_seen_at, b.last_seen_at),
-        last_run_id = coalesce(b.last_run_id, s.last_run_id)
-      from unnest(
-        ${entries.map(([id]) => id)}::bigint[],
-        ${entries.map(([, b]) => b.count)}::int[],
-        ${entries.map(([, b]) => b.lastSeenAt.toISOString())}::timestamptz[],
-        ${entries.map(([, b]) => b.lastRunId)}::bigint[]
-      ) as b(id, count, last_seen_at, last_run_id)
-      where s.id = b.id
-    `.execute(trx)
-  }
-
-  // Only heads that moved to a new state are written: an unchanged fetch touches its snapshot row alone.
-  const moved = keys.flatMap((k) => {
-    const head = state.get(k.key)!
-    return head.pending === undefined
-      ? []
-      : [{ k, head, pending: head.pending, snapshotId: inserted.get(head.pending)! }]
-  })
-  if (moved.length > 0) {
-    await sql`
-      update execution_head h
-      set seq = u.seq, snapshot_id = u.snapshot_id, content_hash = u.content_hash, status = u.status,
-        start_time = coalesce(u.start_time, h.start_time), changed_at = u.changed_at
-      from unnest(
-        ${moved.map((m) => m.k.source)}::text[],
-        ${moved.map((m) => m.k.document.pipelineName as string)}::text[],
-        ${moved.map((m) => m.k.document.pipelineExecutionId as string)}::text[],
-        ${moved.map((m) => m.head.seq)}::int[],
-        ${moved.map((m) => m.snapshotId)}::bigint[],
-        ${moved.map((m) => m.head.hash)}::text[],
-        ${moved.map((m) => clean(m.pending.item.document.status))}::text[],
-        ${moved.map((m) => iso(m.pending.item.document.startTime))}::timestamptz[],
-        ${moved.map((m) => m.pending.item.observedAt.toISOString())}::timestamptz[]
-      ) as u(source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status, start_time, changed_at)
-      where h.source = u.source and h.pipeline_name = u.pipeline_name and h.pipeline_execution_id = u.pipeline_execution_id
-    `.execute(trx)
   }
 
   return outcomes.map(({ item, outcome, row, seq }) => ({
@@ -476,26 +493,21 @@ const toSnapshot = (row: SnapshotRow): Effect.Effect<Snapshot, StoredDocumentErr
 export const make = Effect.gen(function* () {
   const db = yield* Database
 
-  const prepare = (inputs: ReadonlyArray<RecordInput>, now: number): Array<Prepared> =>
-    inputs.map((input, index) => {
-      const json = ExecutionDocument.canonicalJson(input.document)
-      return {
-        index,
-        key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
-        source: input.source,
-        document: input.document,
-        json,
-        hash: Canonical.sha256(json),
-        observedAt: input.observedAt ?? new Date(now),
-        runId: input.runId ?? null
-      }
-    })
+  const pend = (inputs: ReadonlyArray<RecordInput>, now: number): Array<Pending> =>
+    inputs.map((input, index) => ({
+      index,
+      key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
+      source: input.source,
+      document: input.document,
+      observedAt: input.observedAt ?? new Date(now),
+      runId: input.runId ?? null
+    }))
 
   const recordMany = (inputs: ReadonlyArray<RecordInput>) =>
     inputs.length === 0
       ? Effect.succeed([] as ReadonlyArray<RecordResult>)
       : Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const items = prepare(inputs, now)
+          const items = pend(inputs, now)
           const which =
             items.length === 1
               ? `record ${items[0]!.document.pipelineName}/${items[0]!.document.pipelineExecutionId}`
@@ -512,7 +524,7 @@ export const make = Effect.gen(function* () {
    * After a batch failed (and rolled back), replays each item alone in a transaction that is always
    * rolled back, to name the execution that breaks it; nothing is written.
    */
-  const blame = (which: string, items: ReadonlyArray<Prepared>, error: DatabaseError) =>
+  const blame = (which: string, items: ReadonlyArray<Pending>, error: DatabaseError) =>
     Effect.gen(function* () {
       for (const item of items) {
         const probe = yield* Effect.promise(() =>
