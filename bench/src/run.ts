@@ -146,45 +146,55 @@ const benchDecode = () => {
 
 // --- 2 & 3. recordMany vs COPY ---------------------------------------------------------------
 
+/**
+ * The baseline of items 2 and 3: what a client does to COPY the same rows into a table of the same
+ * shape (columns, constraints and indexes of `execution_snapshot`): canonical JSON, hash and COPY
+ * text per document, then one COPY. `copyOnly` is the COPY alone, into the same table.
+ */
 const copyBaseline = async (url: string, docs: ReadonlyArray<ExecutionDocument.ExecutionDocument>) => {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
-    await client.query("create table if not exists bench_copy (like execution_snapshot including defaults)")
+    await client.query("create table if not exists bench_copy (like execution_snapshot including all)")
     const rates: Array<number> = []
+    const copyOnly: Array<number> = []
+    const text = (v: string | undefined | null) =>
+      v === undefined || v === null ? "\\N" : v.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
     for (let i = 0; i < runs; i++) {
       await client.query("truncate bench_copy")
-      const lines = docs.map((d, n) => {
-        const json = ExecutionDocument.canonicalJson(d)
-        const text = (v: string | undefined | null) =>
-          v === undefined || v === null ? "\\N" : v.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n")
-        return [
-          n + 1,
-          "bench",
-          d.pipelineName,
-          d.pipelineExecutionId,
-          1,
-          d.pipelineVersion,
-          d.status,
-          text(d.statusSummary),
-          text(d.trigger?.triggerType),
-          text(d.trigger?.triggerDetail),
-          text(d.executionMode),
-          text(d.executionType),
-          text(d.rollbackMetadata?.rollbackTargetPipelineExecutionId),
-          text(d.startTime?.toISOString()),
-          text(d.lastUpdateTime?.toISOString()),
-          text(json),
-          "\\N",
-          Canonical.sha256(json),
-          new Date().toISOString(),
-          new Date().toISOString(),
-          1,
-          "\\N",
-          "\\N"
-        ].join("\t")
+      let lines: Array<string> = []
+      const formatMs = await timed(() => {
+        const now = new Date().toISOString()
+        lines = docs.map((d, n) => {
+          const json = ExecutionDocument.canonicalJson(d)
+          return [
+            n + 1,
+            "bench",
+            d.pipelineName,
+            d.pipelineExecutionId,
+            1,
+            d.pipelineVersion,
+            d.status,
+            text(d.statusSummary),
+            text(d.trigger?.triggerType),
+            text(d.trigger?.triggerDetail),
+            text(d.executionMode),
+            text(d.executionType),
+            text(d.rollbackMetadata?.rollbackTargetPipelineExecutionId),
+            text(d.startTime?.toISOString()),
+            text(d.lastUpdateTime?.toISOString()),
+            text(json),
+            "\\N",
+            Canonical.sha256(json),
+            now,
+            now,
+            1,
+            "\\N",
+            "\\N"
+          ].join("\t")
+        })
       })
-      const ms = await timed(
+      const copyMs = await timed(
         () =>
           new Promise<void>((resolve, reject) => {
             const stream = client.query(copyStreams.from("copy bench_copy from stdin"))
@@ -194,9 +204,10 @@ const copyBaseline = async (url: string, docs: ReadonlyArray<ExecutionDocument.E
             stream.end()
           })
       )
-      rates.push(docs.length / (ms / 1000))
+      rates.push(docs.length / ((formatMs + copyMs) / 1000))
+      copyOnly.push(docs.length / (copyMs / 1000))
     }
-    return median(rates)
+    return { rate: median(rates), copyOnly: median(copyOnly) }
   } finally {
     await client.end()
   }
@@ -240,16 +251,18 @@ const benchRecord = async () => {
   } else {
     const handle = await openStore(Database.layerPostgres({ url: Redacted.make(database.url) }))
     try {
-      copyRate = await copyBaseline(database.url, documents(count, 5))
+      const copy = await copyBaseline(database.url, documents(count, 5))
+      copyRate = copy.rate
       const rate = await recordMix(handle, count)
       results.push({
         id: 2,
         name: `recordMany into PostgreSQL (${count} snapshots: new, changed, unchanged; batches of 500)`,
         value: `${fmt(rate)} snapshots/s`,
-        baseline: `COPY ${fmt(copyRate)} rows/s`,
+        baseline: `COPY ${fmt(copy.rate)} rows/s (the COPY alone ${fmt(copy.copyOnly)})`,
         ratio: rate / copyRate,
         target: "≥ 1.0×",
-        holds: rate / copyRate >= 1
+        holds: rate / copyRate >= 1,
+        details: { copyRowsPerSecond: copy.rate, copyAloneRowsPerSecond: copy.copyOnly }
       })
     } finally {
       await handle.close()
