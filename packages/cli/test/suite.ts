@@ -260,7 +260,14 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       const list = JSON.parse(status.stdout) as Array<{ migration: string; applied_at: string }>
       assert.deepStrictEqual(
         list.map((m) => m.migration),
-        ["0001_snapshots", "0002_views", "0003_lookup_indexes", "0004_head_changed_at", "0005_head_list_index"]
+        [
+          "0001_snapshots",
+          "0002_views",
+          "0003_lookup_indexes",
+          "0004_head_changed_at",
+          "0005_head_list_index",
+          "0006_snapshot_trigger_when"
+        ]
       )
       for (const m of list) assert.notStrictEqual(m.applied_at, "pending")
       const migrate = await run(["db", "migrate", "-o", "json"], env)

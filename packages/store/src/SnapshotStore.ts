@@ -239,7 +239,8 @@ const quiet = <A>(promise: Promise<A>): Promise<A> => {
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /**
- * Writes one batch inside a transaction: heads created and locked in key order, then one statement
+ * Writes one batch inside a transaction: heads created and locked in one key order (the same for
+ * every writer, so concurrent writers cannot deadlock), then one statement
  * inserts the new states, moves their heads and counts the unchanged fetches. Canonical JSON and
  * hashes are computed while the server creates and locks the heads.
  */
@@ -252,8 +253,9 @@ const writeBatch = async (trx: Transaction<Tables>, pending: ReadonlyArray<Pendi
   const created = quiet(
     sql`
       insert into execution_head (source, pipeline_name, pipeline_execution_id)
-      select * from unnest(${sources}::text[], ${names}::text[], ${ids}::text[])
-      order by 1, 2, 3
+      select source, pipeline_name, pipeline_execution_id
+      from unnest(${sources}::text[], ${names}::text[], ${ids}::text[]) with ordinality as k(source, pipeline_name, pipeline_execution_id, ord)
+      order by ord
       on conflict do nothing
     `.execute(trx)
   )
@@ -266,12 +268,16 @@ const writeBatch = async (trx: Transaction<Tables>, pending: ReadonlyArray<Pendi
       snapshot_id: string | number | null
       content_hash: string | null
     }>`
-      select h.source, h.pipeline_name, h.pipeline_execution_id, h.seq, h.snapshot_id, h.content_hash
-      from execution_head h
-      join unnest(${sources}::text[], ${names}::text[], ${ids}::text[]) as k(source, pipeline_name, pipeline_execution_id)
-        using (source, pipeline_name, pipeline_execution_id)
-      order by h.source, h.pipeline_name, h.pipeline_execution_id
-      for update of h
+      -- One primary-key probe per key, in key order (a join let the planner scan every head).
+      select h.*
+      from unnest(${sources}::text[], ${names}::text[], ${ids}::text[]) with ordinality as k(source, pipeline_name, pipeline_execution_id, ord)
+      cross join lateral (
+        select h.source, h.pipeline_name, h.pipeline_execution_id, h.seq, h.snapshot_id, h.content_hash
+        from execution_head h
+        where h.source = k.source and h.pipeline_name = k.pipeline_name and h.pipeline_execution_id = k.pipeline_execution_id
+        for update
+      ) as h
+      order by k.ord
     `.execute(trx)
   )
   await yieldToIo()

@@ -105,7 +105,14 @@ describe("migrations", () => {
         const status = yield* Migrations.status(database.kysely)
         assert.deepStrictEqual(
           status.map((m) => m.name),
-          ["0001_snapshots", "0002_views", "0003_lookup_indexes", "0004_head_changed_at", "0005_head_list_index"]
+          [
+            "0001_snapshots",
+            "0002_views",
+            "0003_lookup_indexes",
+            "0004_head_changed_at",
+            "0005_head_list_index",
+            "0006_snapshot_trigger_when"
+          ]
         )
         for (const m of status) assert.isDefined(m.executedAt)
         const again = yield* Migrations.migrateToLatest(database.kysely)
@@ -140,7 +147,8 @@ describe("migrations", () => {
           "0002_views",
           "0003_lookup_indexes",
           "0004_head_changed_at",
-          "0005_head_list_index"
+          "0005_head_list_index",
+          "0006_snapshot_trigger_when"
         ])
         const after = yield* Migrations.status(database.kysely)
         assert.isTrue(after.every((m) => m.executedAt !== undefined))

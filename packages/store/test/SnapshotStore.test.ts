@@ -380,6 +380,53 @@ for (const backend of backends) {
           assert.strictEqual(heads.length, 1)
         })
       )
+
+      it.effect("refuses any change to a stored document, and counters that go back", () =>
+        Effect.gen(function* () {
+          const store = yield* SnapshotStore.SnapshotStore
+          const { kysely } = yield* Database.Database
+          const source = freshSource()
+          const [{ snapshotId }] = yield* store.recordMany([{ source, document: doc(executionId()), observedAt: t(5) }])
+          const attempt = (statement: ReturnType<typeof sql>) =>
+            Effect.promise(() =>
+              statement.execute(kysely).then(
+                () => "accepted",
+                (error: unknown) => String((error as Error).message)
+              )
+            )
+          for (const [what, change] of [
+            ["document", sql`document = document || '{"status":"Succeeded"}'::jsonb`],
+            ["status", sql`status = 'Succeeded'`],
+            ["hash", sql`content_hash = repeat('0', 64)`],
+            ["first seen", sql`first_seen_at = first_seen_at - interval '1 day'`],
+            ["seq", sql`seq = seq + 1`],
+            ["raw bytes", sql`document_raw = '\\x00'::bytea`],
+            ["seen count going back", sql`seen_count = 0`],
+            ["last seen going back", sql`last_seen_at = last_seen_at - interval '1 day'`]
+          ] as const) {
+            const outcome = yield* attempt(sql`update execution_snapshot set ${change} where id = ${snapshotId}`)
+            assert.match(outcome, /immutable|only grow|violates check constraint/, `${what}: ${outcome}`)
+          }
+          assert.match(
+            yield* attempt(sql`delete from execution_snapshot where id = ${snapshotId}`),
+            /immutable: DELETE/
+          )
+          assert.match(yield* attempt(sql`truncate execution_snapshot cascade`), /TRUNCATE refused/)
+          // What a later fetch of the same state does is allowed, and nothing else changed.
+          assert.strictEqual(
+            yield* attempt(
+              sql`update execution_snapshot set seen_count = seen_count + 2, last_seen_at = last_seen_at + interval '1 hour' where id = ${snapshotId}`
+            ),
+            "accepted"
+          )
+          const [row] = yield* Effect.promise(() =>
+            kysely.selectFrom("execution_snapshot").selectAll().where("id", "=", snapshotId).execute()
+          )
+          assert.strictEqual(row!.seen_count, 3)
+          assert.strictEqual(row!.status, "InProgress")
+          assert.strictEqual(row!.first_seen_at.toISOString(), t(5).toISOString())
+        })
+      )
     })
   })
 }
