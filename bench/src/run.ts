@@ -159,7 +159,9 @@ const copyBaseline = async (url: string, docs: ReadonlyArray<ExecutionDocument.E
     const rates: Array<number> = []
     const copyOnly: Array<number> = []
     const text = (v: string | undefined | null) =>
-      v === undefined || v === null ? "\\N" : v.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
+      v === undefined || v === null
+        ? "\\N"
+        : v.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
     for (let i = 0; i < runs; i++) {
       await client.query("truncate bench_copy")
       let lines: Array<string> = []

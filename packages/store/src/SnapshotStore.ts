@@ -280,8 +280,12 @@ const writeBatch = async (trx: Transaction<Tables>, pending: ReadonlyArray<Pendi
       order by k.ord
     `.execute(trx)
   )
-  await yieldToIo()
-  const items = pending.map(prepare)
+  // Hashing in slices lets the event loop hand the lock statement over as soon as the insert is done.
+  const items: Array<Prepared> = []
+  for (let i = 0; i < pending.length; i++) {
+    if (i % 50 === 0) await yieldToIo()
+    items.push(prepare(pending[i]!))
+  }
   await created
   const heads = await locked
 
