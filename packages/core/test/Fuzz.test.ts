@@ -223,6 +223,25 @@ describe("canonical JSON", () => {
     )
   })
 
+  it("documents with inherited, hidden or undefined fields get the generic path's bytes", () => {
+    const base = {
+      pipelineName: "p",
+      pipelineVersion: 1,
+      pipelineExecutionId: "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4",
+      status: "Succeeded"
+    }
+    const inherited = Object.assign(Object.create({ statusSummary: "from the prototype" }), base)
+    const hidden = { ...base, extra: 1 }
+    Object.defineProperty(hidden, "statusSummary", { value: "not enumerable", enumerable: false })
+    const undefinedField = { ...base, statusSummary: undefined, extra: "x" }
+    for (const value of [inherited, hidden, undefinedField]) {
+      assert.strictEqual(
+        ExecutionDocument.canonicalJson(value as ExecutionDocument.ExecutionDocument),
+        Canonical.stringifyIterative(value)
+      )
+    }
+  })
+
   it("orders array-index keys as objects do, and keeps odd keys and values", () => {
     // Keys an engine treats specially (array indexes come first, numerically) next to ones it does not.
     const key = fc.oneof(

@@ -41,6 +41,7 @@ const scalar: Convert = (value) => {
 const struct = (fields: Record<string, Convert>): Convert => {
   const keys = Object.keys(fields).sort()
   const converts = keys.map((key) => fields[key]!)
+  const known = new Set(keys)
   return (value) => {
     if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Date) throw generic
     const input = value as Json
@@ -56,8 +57,11 @@ const struct = (fields: Record<string, Convert>): Convert => {
         out[key] = converts[i]!(item)
       }
     }
-    // A key this list does not know, or one holding `undefined`: the generic path decides.
-    if (present !== Object.keys(input).length) throw generic
+    // The generic path decides when the own enumerable keys are not exactly the known keys read
+    // above: a key this list does not know, one holding `undefined`, an inherited or hidden one.
+    const own = Object.keys(input)
+    if (own.length !== present) throw generic
+    for (let i = 0; i < own.length; i++) if (!known.has(own[i]!)) throw generic
     return out
   }
 }
