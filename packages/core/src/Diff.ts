@@ -42,7 +42,10 @@ const order = [
   "lastUpdateTime"
 ]
 
-const same = (a: unknown, b: unknown) => Canonical.stringify(a) === Canonical.stringify(b)
+const same = (a: unknown, b: unknown) =>
+  typeof a !== "object" || typeof b !== "object" || a === null || b === null
+    ? a === b
+    : Canonical.stringify(a) === Canonical.stringify(b)
 
 const change = (path: string, field: string, before: unknown, after: unknown, key?: string): Change | undefined => {
   if (before === undefined && after === undefined) return undefined
