@@ -196,7 +196,6 @@ const keyOf = (source: string, pipelineName: string, id: string) => JSON.stringi
 
 /** One input of a batch, before its canonical JSON and hash are computed. */
 interface Pending {
-  readonly index: number
   readonly key: string
   readonly source: string
   readonly document: ExecutionDocument.ExecutionDocument
@@ -207,6 +206,8 @@ interface Pending {
 interface Prepared extends Pending {
   readonly json: string
   readonly hash: string
+  /** The canonical JSON escapes a NUL, which jsonb cannot hold: the exact bytes also go to `document_raw`. */
+  readonly hasNul: boolean
 }
 
 interface NewRow {
@@ -226,7 +227,7 @@ const bytesToString = (value: unknown): string => Buffer.from(value as Uint8Arra
 
 const prepare = (item: Pending): Prepared => {
   const json = ExecutionDocument.canonicalJson(item.document)
-  return { ...item, json, hash: Canonical.sha256(json) }
+  return { ...item, json, hash: Canonical.sha256(json), hasNul: json.includes("\\u0000") }
 }
 
 /** A promise whose rejection is also handled elsewhere: never reported as unhandled while it waits. */
@@ -378,7 +379,7 @@ const writeBatch = async (trx: Transaction<Tables>, pending: ReadonlyArray<Pendi
           ${c((r) => clean(d(r).rollbackMetadata?.rollbackTargetPipelineExecutionId))}::text[],
           ${c((r) => iso(d(r).startTime))}::timestamptz[],
           ${c((r) => iso(d(r).lastUpdateTime))}::timestamptz[],
-          ${c((r) => (r.item.json.includes("\\u0000") ? Buffer.from(r.item.json, "utf8").toString("hex") : null))}::text[],
+          ${c((r) => (r.item.hasNul ? Buffer.from(r.item.json, "utf8").toString("hex") : null))}::text[],
           ${c((r) => r.item.hash)}::text[],
           ${c((r) => r.item.observedAt.toISOString())}::timestamptz[],
           ${c((r) => r.lastSeenAt.toISOString())}::timestamptz[],
@@ -390,7 +391,7 @@ const writeBatch = async (trx: Transaction<Tables>, pending: ReadonlyArray<Pendi
           start_time, last_update_time, document_raw, content_hash,
           first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id, ord)
         -- The documents travel as one JSON array: no array-literal escaping, one parse on the server.
-        join jsonb_array_elements(${`[${newRows.map((r) => (r.item.json.includes("\\u0000") ? r.item.json.replaceAll("\\u0000", "\\ufffd") : r.item.json)).join(",")}]`}::jsonb)
+        join jsonb_array_elements(${`[${newRows.map((r) => (r.item.hasNul ? r.item.json.replaceAll("\\u0000", "\\ufffd") : r.item.json)).join(",")}]`}::jsonb)
           with ordinality as d(document, ord) using (ord)
         returning id, source, pipeline_name, pipeline_execution_id, seq, status, start_time, content_hash, first_seen_at
       ),
@@ -504,8 +505,7 @@ export const make = Effect.gen(function* () {
   const db = yield* Database
 
   const pend = (inputs: ReadonlyArray<RecordInput>, now: number): Array<Pending> =>
-    inputs.map((input, index) => ({
-      index,
+    inputs.map((input) => ({
       key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
       source: input.source,
       document: input.document,

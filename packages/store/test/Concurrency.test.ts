@@ -13,6 +13,16 @@ const states = (id: string) => [
   })
 ]
 
+/** Every migration, in order: a new one is added here on purpose. */
+const migrationNames = [
+  "0001_snapshots",
+  "0002_views",
+  "0003_lookup_indexes",
+  "0004_head_changed_at",
+  "0005_head_list_index",
+  "0006_snapshot_trigger_when"
+]
+
 const chunk = <A>(items: ReadonlyArray<A>, size: number) =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size))
 
@@ -105,14 +115,7 @@ describe("migrations", () => {
         const status = yield* Migrations.status(database.kysely)
         assert.deepStrictEqual(
           status.map((m) => m.name),
-          [
-            "0001_snapshots",
-            "0002_views",
-            "0003_lookup_indexes",
-            "0004_head_changed_at",
-            "0005_head_list_index",
-            "0006_snapshot_trigger_when"
-          ]
+          migrationNames
         )
         for (const m of status) assert.isDefined(m.executedAt)
         const again = yield* Migrations.migrateToLatest(database.kysely)
@@ -142,14 +145,7 @@ describe("migrations", () => {
             concurrency: 2
           }
         )
-        assert.deepStrictEqual([...results.flat()].sort(), [
-          "0001_snapshots",
-          "0002_views",
-          "0003_lookup_indexes",
-          "0004_head_changed_at",
-          "0005_head_list_index",
-          "0006_snapshot_trigger_when"
-        ])
+        assert.deepStrictEqual([...results.flat()].sort(), migrationNames)
         const after = yield* Migrations.status(database.kysely)
         assert.isTrue(after.every((m) => m.executedAt !== undefined))
       }).pipe(Effect.scoped, Effect.orDie),
