@@ -50,7 +50,7 @@ const describe = (error: unknown): { readonly code: number; readonly line: strin
   const message = e.message ?? String(error)
   const what = tag === "DatabaseError" && e.operation !== undefined ? `database (${e.operation}): ${message}` : message
   const code = (error as { code?: unknown }).code
-  if (tag === "DatabaseError" && e.operation === "read-only query") {
+  if (tag === "QueryRefusedError" || (tag === "DatabaseError" && e.operation === "read-only query")) {
     return { code: ExitCode.usage, line: `query refused: ${message}` }
   }
   const hint =

@@ -7,14 +7,25 @@ import { Kysely, type LogConfig, PostgresDialect, type Transaction } from "kysel
 import pg from "pg"
 import { type DatabaseError, fromCause } from "./DatabaseError.js"
 import type { Database as Schema } from "./DatabaseSchema.js"
+import { cancelBackend } from "./internal/pgCancel.js"
 import { PgliteDialect } from "./internal/pglite.js"
 import * as Migrations from "./Migrations.js"
+import * as ReadOnlyQuery from "./ReadOnlyQuery.js"
 
 /** A result set of `queryReadOnly`: column names and rows as arrays. */
 export interface ReadOnlyResult {
   readonly columns: ReadonlyArray<string>
   readonly rows: ReadonlyArray<ReadonlyArray<unknown>>
 }
+
+/** Limits of a `queryReadOnly` call. */
+export interface ReadOnlyOptions {
+  /** `statement_timeout` in milliseconds (default 60,000). */
+  readonly timeoutMs?: number
+}
+
+/** The role `sql` runs as when the store has it and the connection's user is a member (migration 0007). */
+export const readerRole = "pipetrail_reader"
 
 /** The store's database: a typed kysely instance behind helpers that fail only with `DatabaseError`. */
 export interface DatabaseService {
@@ -29,10 +40,15 @@ export interface DatabaseService {
     f: (trx: Transaction<Schema>) => Promise<A>
   ) => Effect.Effect<A, DatabaseError>
   /**
-   * Runs one SQL statement in a read-only transaction that is always rolled back. Several
-   * statements, and anything that writes, are refused by the database.
+   * Runs one statement that `ReadOnlyQuery.check` allows, in a read-only transaction that is
+   * always rolled back, as `pipetrail_reader` where it can, under statement, lock and idle
+   * timeouts. Interruption cancels the statement on the server. Fails with `QueryRefusedError`
+   * before the database sees a refused statement, `DatabaseError` for what the database refuses.
    */
-  readonly queryReadOnly: (statement: string) => Effect.Effect<ReadOnlyResult, DatabaseError>
+  readonly queryReadOnly: (
+    statement: string,
+    options?: ReadOnlyOptions
+  ) => Effect.Effect<ReadOnlyResult, DatabaseError | ReadOnlyQuery.QueryRefusedError>
 }
 
 /** The store's database. */
@@ -46,10 +62,44 @@ export interface CommonOptions {
   readonly log?: LogConfig
 }
 
+/** Runs a statement with positional parameters, rows as arrays. */
+type Run = (
+  text: string,
+  params?: ReadonlyArray<unknown>
+) => Promise<{ readonly columns: ReadonlyArray<string>; readonly rows: Array<Array<unknown>> }>
+
+/**
+ * The read-only envelope around a checked statement, one definition for both backends: a
+ * read-only snapshot transaction, standard-conforming strings (so the server reads quotes as the
+ * checker did), the timeouts, and the reader role when this user may take it.
+ */
+const runReadOnly = async (run: Run, statement: string, timeoutMs: number): Promise<ReadOnlyResult> => {
+  await run("begin transaction isolation level repeatable read read only")
+  try {
+    await run(
+      `select set_config('standard_conforming_strings', 'on', true), set_config('statement_timeout', $1, true),
+        set_config('lock_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true)`,
+      [`${timeoutMs}`, `${Math.min(timeoutMs, 10_000)}`, `${timeoutMs + 10_000}`]
+    )
+    const member = await run(
+      `select case when exists (select from pg_roles where rolname = $1)
+        then pg_has_role(current_user, $1, 'MEMBER') else false end`,
+      [readerRole]
+    )
+    if (member.rows[0]?.[0] === true) await run(`set local role ${readerRole}`)
+    const result = await run(statement)
+    return { columns: result.columns, rows: result.rows }
+  } finally {
+    await run("rollback").catch(() => undefined)
+  }
+}
+
+const defaultTimeoutMs = 60_000
+
 const make = (
   kind: DatabaseService["kind"],
   kysely: Kysely<Schema>,
-  readOnly: (statement: string) => Promise<ReadOnlyResult>,
+  readOnly: (statement: string, timeoutMs: number, signal: AbortSignal) => Promise<ReadOnlyResult>,
   secrets: ReadonlyArray<string>
 ): DatabaseService => ({
   kind,
@@ -61,25 +111,15 @@ const make = (
       try: () => kysely.transaction().execute(f),
       catch: (cause) => fromCause(operation, cause, secrets)
     }),
-  queryReadOnly: (statement) =>
-    Effect.tryPromise({
-      try: () => readOnly(statement),
-      catch: (cause) => fromCause("read-only query", cause, secrets)
-    })
-})
-
-const readOnlyStart = /^\s*(select|with|values|table|explain|show)\b/i
-
-/** Refuses, before the database sees it, anything that does not start like a query. */
-const assertReadOnlyStatement = (statement: string): void => {
-  const withoutComments = statement.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, " ")
-  if (!readOnlyStart.test(withoutComments)) {
-    throw Object.assign(
-      new Error("only one read-only query is allowed: SELECT, WITH, VALUES, TABLE, EXPLAIN or SHOW"),
-      { code: "25006" }
+  queryReadOnly: (statement, options = {}) =>
+    Effect.zipRight(
+      ReadOnlyQuery.check(statement),
+      Effect.tryPromise({
+        try: (signal) => readOnly(statement, Math.max(1, Math.floor(options.timeoutMs ?? defaultTimeoutMs)), signal),
+        catch: (cause) => fromCause("read-only query", cause, secrets)
+      })
     )
-  }
-}
+})
 
 const migrated = (service: DatabaseService, options: CommonOptions) =>
   options.migrate === false ? Effect.succeed(service) : Effect.as(Migrations.migrateToLatest(service.kysely), service)
@@ -115,8 +155,10 @@ export const layerPostgres = (options: PostgresOptions): Layer.Layer<Database, D
             max: options.maxConnections ?? 10,
             connectionTimeoutMillis: 10_000
           })
-          // An idle client whose backend was terminated emits here; the next query reconnects.
+          // A client whose backend was terminated emits "error": idle ones on the pool, checked-out
+          // ones on themselves (the running query rejects too). Without listeners the process crashes.
           pool.on("error", () => undefined)
+          pool.on("connect", (client) => client.on("error", () => undefined))
           return pool
         }),
         (pool) => Effect.promise(() => pool.end().catch(() => undefined))
@@ -125,16 +167,26 @@ export const layerPostgres = (options: PostgresOptions): Layer.Layer<Database, D
         dialect: new PostgresDialect({ pool }),
         ...(options.log === undefined ? {} : { log: options.log })
       })
-      const readOnly = async (statement: string): Promise<ReadOnlyResult> => {
-        assertReadOnlyStatement(statement)
+      const readOnly = async (statement: string, timeoutMs: number, signal: AbortSignal) => {
         const client = await pool.connect()
+        // Interruption (SIGINT, SIGTERM) sends a cancel request for the running statement.
+        const cancel = () => void cancelBackend(client).catch(() => undefined)
+        signal.addEventListener("abort", cancel, { once: true })
         try {
-          await client.query("begin transaction read only")
-          // A named statement goes through the extended protocol: exactly one statement.
-          const result = await client.query({ name: `pipetrail_ro_${Date.now()}`, text: statement, rowMode: "array" })
-          return { columns: result.fields.map((f) => f.name), rows: result.rows as Array<Array<unknown>> }
+          // The extended protocol: the server itself takes exactly one statement.
+          const run: Run = async (text, params = []) => {
+            const config: pg.QueryArrayConfig & { readonly queryMode: "extended" } = {
+              text,
+              values: [...params],
+              rowMode: "array",
+              queryMode: "extended"
+            }
+            const result = await client.query(config)
+            return { columns: result.fields.map((f) => f.name), rows: result.rows as Array<Array<unknown>> }
+          }
+          return await runReadOnly(run, statement, timeoutMs)
         } finally {
-          await client.query("rollback").catch(() => undefined)
+          signal.removeEventListener("abort", cancel)
           client.release(true)
         }
       }
@@ -175,20 +227,20 @@ export const layerPglite = (options: PgliteOptions = {}): Layer.Layer<Database, 
         dialect: new PgliteDialect(pglite),
         ...(options.log === undefined ? {} : { log: options.log })
       })
-      const readOnly = (statement: string) =>
+      const readOnly = (statement: string, timeoutMs: number) =>
         // Holding kysely's connection serializes this with every other query on the single PGlite session.
         kysely
           .connection()
-          .execute(async () => {
-            assertReadOnlyStatement(statement)
-            await pglite.exec("begin transaction read only")
-            try {
-              const result = await pglite.query<Array<unknown>>(statement, [], { rowMode: "array" })
-              return { columns: result.fields.map((f) => f.name), rows: result.rows }
-            } finally {
-              await pglite.exec("rollback")
-            }
-          })
+          .execute(() =>
+            runReadOnly(
+              async (text, params = []) => {
+                const result = await pglite.query<Array<unknown>>(text, [...params], { rowMode: "array" })
+                return { columns: result.fields.map((f) => f.name), rows: result.rows }
+              },
+              statement,
+              timeoutMs
+            )
+          )
       return yield* migrated(make("pglite", kysely, readOnly, []), options)
     })
   )

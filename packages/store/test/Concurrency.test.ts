@@ -20,7 +20,8 @@ const migrationNames = [
   "0003_lookup_indexes",
   "0004_head_changed_at",
   "0005_head_list_index",
-  "0006_snapshot_trigger_when"
+  "0006_snapshot_trigger_when",
+  "0007_reader_role"
 ]
 
 const chunk = <A>(items: ReadonlyArray<A>, size: number) =>

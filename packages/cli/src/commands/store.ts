@@ -169,14 +169,21 @@ export const sqlCommand = Command.make(
   "sql",
   {
     ...globalOptions,
+    timeout: Options.integer("timeout").pipe(
+      Options.withDescription("seconds the statement may run before the server cancels it"),
+      Options.withDefault(60)
+    ),
     query: Args.text({ name: "query" }).pipe(
       Args.withDescription("one SELECT (or WITH, VALUES, TABLE, EXPLAIN, SHOW) statement")
     )
   },
   (c) =>
     Effect.gen(function* () {
+      if (!(c.timeout >= 1 && c.timeout <= 86_400)) {
+        return yield* new UsageError({ message: `--timeout must be 1 to 86400 seconds, got ${c.timeout}` })
+      }
       const db = yield* Database.Database
-      const result = yield* db.queryReadOnly(c.query)
+      const result = yield* db.queryReadOnly(c.query, { timeoutMs: c.timeout * 1000 })
       return yield* Output.print(c.output, {
         columns: result.columns,
         rows: result.rows.map((row) =>
@@ -201,7 +208,9 @@ export const sqlCommand = Command.make(
   Command.withDescription(
     [
       "Run one read-only SQL statement against the store (the only way into the embedded store).",
-      "Writes and multiple statements are refused. Tables and views: docs/sql.md.",
+      "PostgreSQL's own parser checks it first: one SELECT, WITH, VALUES, TABLE, EXPLAIN (without",
+      "ANALYZE) or SHOW, calling no administrative function; it then runs in a read-only transaction",
+      "as pipetrail_reader. Tables, views and the refused functions: docs/sql.md.",
       "",
       'Example: pipetrail sql "select pipeline_name, day, deployments, change_failure_rate from delivery_metrics_daily order by day desc"'
     ].join("\n")
