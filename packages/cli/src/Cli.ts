@@ -1,10 +1,11 @@
 import { Command, ValidationError } from "@effect/cli"
 import { Cause, Console, Effect, Exit, Option } from "effect"
+import { db } from "./commands/db.js"
 import { demo } from "./commands/demo.js"
 import { emulator } from "./commands/emulator.js"
 import { get } from "./commands/get.js"
 import { snapshot, watch } from "./commands/snapshot.js"
-import { db, diff, executions, history, sqlCommand } from "./commands/store.js"
+import { diff, executions, history, sqlCommand } from "./commands/store.js"
 import { safe } from "./Output.js"
 
 /** The `pipetrail` command tree. */
@@ -39,6 +40,9 @@ const connectionCodes = new Set([
   "08001"
 ])
 
+/** The embedded store's own refusals: their message says it all. */
+const embeddedStoreCodes = new Set(["STORE_IN_USE", "NOT_A_STORE", "STORE_DAMAGED", "BAD_DATA_DIR"])
+
 const describe = (error: unknown): { readonly code: number; readonly line: string } => {
   const e = (typeof error === "object" && error !== null ? error : {}) as {
     _tag?: string
@@ -48,8 +52,11 @@ const describe = (error: unknown): { readonly code: number; readonly line: strin
   const tag = e._tag ?? "Error"
   if (tag === "JobPartiallyFailed") return { code: ExitCode.partial, line: e.message ?? "some executions failed" }
   const message = e.message ?? String(error)
-  const what = tag === "DatabaseError" && e.operation !== undefined ? `database (${e.operation}): ${message}` : message
   const code = (error as { code?: unknown }).code
+  if (tag === "DatabaseError" && typeof code === "string" && embeddedStoreCodes.has(code)) {
+    return { code: code === "BAD_DATA_DIR" ? ExitCode.usage : ExitCode.failure, line: message }
+  }
+  const what = tag === "DatabaseError" && e.operation !== undefined ? `database (${e.operation}): ${message}` : message
   if (tag === "QueryRefusedError" || (tag === "DatabaseError" && e.operation === "read-only query")) {
     return { code: ExitCode.usage, line: `query refused: ${message}` }
   }

@@ -1,12 +1,14 @@
-import { chmod, mkdir } from "node:fs/promises"
+import { readFile, writeFile } from "node:fs/promises"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import { PGlite } from "@electric-sql/pglite"
+import { amcheck } from "@electric-sql/pglite/contrib/amcheck"
 import { Config, type ConfigError, Context, Effect, Layer, Option, Redacted } from "effect"
 import { Kysely, type LogConfig, PostgresDialect, type Transaction } from "kysely"
 import pg from "pg"
 import { type DatabaseError, fromCause } from "./DatabaseError.js"
 import type { Database as Schema } from "./DatabaseSchema.js"
+import { openEmbedded } from "./internal/embedded.js"
 import { cancelBackend } from "./internal/pgCancel.js"
 import { PgliteDialect } from "./internal/pglite.js"
 import * as Migrations from "./Migrations.js"
@@ -49,6 +51,11 @@ export interface DatabaseService {
     statement: string,
     options?: ReadOnlyOptions
   ) => Effect.Effect<ReadOnlyResult, DatabaseError | ReadOnlyQuery.QueryRefusedError>
+  /**
+   * The embedded store only: writes a consistent copy of the data directory (a gzipped tarball)
+   * to a new file, owner-only; `restorePglite` reads it back. Fails if the file exists.
+   */
+  readonly backup?: (path: string) => Effect.Effect<void, DatabaseError>
 }
 
 /** The store's database. */
@@ -196,33 +203,47 @@ export const layerPostgres = (options: PostgresOptions): Layer.Layer<Database, D
 
 /** Options of `layerPglite`. */
 export interface PgliteOptions extends CommonOptions {
-  /** Where the embedded database lives (created owner-only); omit for an in-memory database. */
+  /**
+   * Where the embedded database lives (created owner-only); omit for an in-memory database. One
+   * process opens it at a time: another fails with a `DatabaseError` of code `STORE_IN_USE`
+   * naming the holder's pid. A non-empty directory that is not a store is refused (`NOT_A_STORE`),
+   * and a store that cannot be opened fails with `STORE_DAMAGED`, never re-initialized.
+   */
   readonly dataDir?: string
+  /** Load PostgreSQL's `amcheck` extension (for `StoreCheck`'s page checks); off by default. */
+  readonly amcheck?: boolean
 }
 
 /** The default data directory of the embedded store: `$XDG_DATA_HOME/pipetrail` or `~/.local/share/pipetrail`. */
 export const defaultDataDir = (): string =>
   join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "pipetrail", "pglite")
 
+const openPglite = (options: PgliteOptions, loadDataDir?: Blob) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const extensions = options.amcheck === true ? { amcheck } : undefined
+        if (options.dataDir === undefined) {
+          const pglite = await PGlite.create(extensions === undefined ? {} : { extensions })
+          return { pglite, close: () => (pglite.closed ? Promise.resolve() : pglite.close()) }
+        }
+        return openEmbedded(options.dataDir, {
+          ...(extensions === undefined ? {} : { extensions }),
+          ...(loadDataDir === undefined ? {} : { loadDataDir })
+        })
+      },
+      catch: (cause) =>
+        fromCause(`open embedded store${options.dataDir === undefined ? "" : ` at ${options.dataDir}`}`, cause)
+    }),
+    (embedded) => Effect.promise(() => embedded.close().catch(() => undefined))
+  )
+
 /** The store embedded in-process on PGlite (PostgreSQL compiled to WASM); same schema and queries. */
 export const layerPglite = (options: PgliteOptions = {}): Layer.Layer<Database, DatabaseError> =>
   Layer.scoped(
     Database,
     Effect.gen(function* () {
-      const dataDir = options.dataDir
-      const pglite = yield* Effect.acquireRelease(
-        Effect.tryPromise({
-          try: async () => {
-            if (dataDir !== undefined) {
-              await mkdir(dataDir, { recursive: true, mode: 0o700 })
-              await chmod(dataDir, 0o700)
-            }
-            return PGlite.create(dataDir === undefined ? undefined : dataDir)
-          },
-          catch: (cause) => fromCause(`open embedded store${dataDir === undefined ? "" : ` at ${dataDir}`}`, cause)
-        }),
-        (db) => Effect.promise(() => (db.closed ? Promise.resolve() : db.close().catch(() => undefined)))
-      )
+      const { pglite } = yield* openPglite(options)
       const kysely = new Kysely<Schema>({
         dialect: new PgliteDialect(pglite),
         ...(options.log === undefined ? {} : { log: options.log })
@@ -241,7 +262,35 @@ export const layerPglite = (options: PgliteOptions = {}): Layer.Layer<Database, 
               timeoutMs
             )
           )
-      return yield* migrated(make("pglite", kysely, readOnly, []), options)
+      const service = make("pglite", kysely, readOnly, [])
+      const backup = (path: string) =>
+        Effect.tryPromise({
+          try: () =>
+            // Holding the connection: no write runs while the directory is copied.
+            kysely
+              .connection()
+              .execute(async () => {
+                const dump = await pglite.dumpDataDir("gzip")
+                await writeFile(path, new Uint8Array(await dump.arrayBuffer()), { mode: 0o600, flag: "wx" })
+              }),
+          catch: (cause) => fromCause(`back up the embedded store to ${path}`, cause)
+        })
+      return yield* migrated({ ...service, backup }, options)
+    })
+  )
+
+/**
+ * Restores a backup made by `backup` (a gzipped tarball of the data directory) into `dataDir`,
+ * which must be new or empty; the restored store is opened once, to prove it starts, and closed.
+ */
+export const restorePglite = (file: string, dataDir: string): Effect.Effect<void, DatabaseError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const bytes = yield* Effect.tryPromise({
+        try: () => readFile(file),
+        catch: (cause) => fromCause(`read backup ${file}`, cause)
+      })
+      yield* openPglite({ dataDir }, new Blob([new Uint8Array(bytes)]))
     })
   )
 

@@ -30,6 +30,8 @@ export const allowedPgFunctions: ReadonlySet<string> = new Set([
   "pg_size_pretty",
   "pg_size_bytes",
   "pg_relation_size",
+  "pg_relation_filepath",
+  "pg_relation_filenode",
   "pg_total_relation_size",
   "pg_table_size",
   "pg_indexes_size",

@@ -1,6 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { ExecutionDocument, Identifiers } from "@pipetrail/core"
-import { Database, Migrations, SnapshotStore } from "@pipetrail/store"
+import { Database, SnapshotStore } from "@pipetrail/store"
 import { Clock, Effect, Either, Layer, Option } from "effect"
 import { databaseLayer, type Globals, globalOptions, loggerLayer, storeLayer } from "../Global.js"
 import { parseSince } from "../internal/duration.js"
@@ -216,50 +216,4 @@ export const sqlCommand = Command.make(
     ].join("\n")
   ),
   Command.provide((c) => Layer.merge(databaseLayer(c), loggerLayer(c)))
-)
-
-const unmigrated = (c: Globals) =>
-  Layer.merge(
-    Option.match(c.databaseUrl, {
-      onSome: (url) => Database.layerPostgres({ url, migrate: false }),
-      onNone: () =>
-        Database.layerPglite({ dataDir: Option.getOrElse(c.dataDir, Database.defaultDataDir), migrate: false })
-    }),
-    loggerLayer(c)
-  )
-
-const migrate = Command.make("migrate", globalOptions, (c) =>
-  Effect.gen(function* () {
-    const db = yield* Database.Database
-    const applied = yield* Migrations.migrateToLatest(db.kysely)
-    return yield* Output.print(c.output, {
-      columns: ["applied"],
-      rows: applied.length === 0 ? [] : applied.map((name) => [name])
-    })
-  })
-).pipe(
-  Command.withDescription(
-    "Apply pending migrations (every other command does this on first use).\n\nExample: pipetrail db migrate --database-url postgres://pipetrail@localhost/pipetrail"
-  ),
-  Command.provide((c) => unmigrated(c))
-)
-
-const status = Command.make("status", globalOptions, (c) =>
-  Effect.gen(function* () {
-    const db = yield* Database.Database
-    const list = yield* Migrations.status(db.kysely)
-    return yield* Output.print(c.output, {
-      columns: ["migration", "applied_at"],
-      rows: list.map((m) => [m.name, m.executedAt ?? "pending"])
-    })
-  })
-).pipe(
-  Command.withDescription("List migrations and when each was applied.\n\nExample: pipetrail db status"),
-  Command.provide((c) => unmigrated(c))
-)
-
-/** `pipetrail db migrate|status`. */
-export const db = Command.make("db").pipe(
-  Command.withDescription("Database schema: migrate, status."),
-  Command.withSubcommands([migrate, status])
 )

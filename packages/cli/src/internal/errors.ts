@@ -15,3 +15,12 @@ export class JobPartiallyFailed extends Schema.TaggedError<JobPartiallyFailed>()
     return `run ${this.runId} finished with ${this.failed} failed and ${this.rejected} rejected executions (see pipetrail sql "select * from snapshot_run where id = ${this.runId}")`
   }
 }
+
+/** `pipetrail db check` found damage. */
+export class StoreDamaged extends Schema.TaggedError<StoreDamaged>()("StoreDamaged", {
+  problems: Schema.Number
+}) {
+  override get message(): string {
+    return `the store failed its checks: ${this.problems} problems (see the report above); restore a backup or investigate before writing to it`
+  }
+}

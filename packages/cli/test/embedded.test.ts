@@ -1,0 +1,166 @@
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Emulator } from "@pipetrail/emulator"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { noStack } from "./suite.js"
+import { run, start, tempDir, until } from "./utils.js"
+
+// Invariants: one process at a time opens an embedded store, and a second one never touches its
+// files; a damaged store is never opened as if it were whole, never silently replaced, and always
+// refused with one actionable line; a store's files are owner-only.
+
+/** Every file and directory below `dir`. */
+const walk = (dir: string): Array<string> =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? [join(dir, e.name), ...walk(join(dir, e.name))] : [join(dir, e.name)]
+  )
+
+describe("the embedded store", { timeout: 240_000 }, () => {
+  let emulator: Emulator.Emulator
+  let env: Record<string, string>
+  let store: string
+
+  const sql = async (dataDir: string, query: string) => {
+    const result = await run(["sql", query, "-o", "json", "--data-dir", dataDir], env)
+    assert.strictEqual(result.code, 0, result.stderr)
+    return JSON.parse(result.stdout) as Array<Record<string, unknown>>
+  }
+  const states = (dataDir: string) =>
+    sql(dataDir, "select pipeline_execution_id, seq, content_hash, seen_count from execution_snapshot order by 1, 2")
+
+  beforeAll(async () => {
+    emulator = await Emulator.start({ scenario: { seed: 5, pipelines: 3, executionsPerPipeline: 30, running: 2 } })
+    env = { PIPETRAIL_ENDPOINT_URL: emulator.url, PIPETRAIL_SOURCE: "embedded-test" }
+    store = tempDir()
+    const first = await run(["snapshot", "--all-pipelines", "--data-dir", store], env)
+    assert.strictEqual(first.code, 0, first.stderr)
+  })
+
+  afterAll(async () => {
+    await emulator.close()
+  })
+
+  it("two writers started together: one runs, the other is refused naming it, and the store equals one run's", async () => {
+    const reference = tempDir()
+    const alone = await run(["snapshot", "--all-pipelines", "--data-dir", reference], env)
+    assert.strictEqual(alone.code, 0, alone.stderr)
+
+    const shared = tempDir()
+    const a = start(["snapshot", "--all-pipelines", "--data-dir", shared], env)
+    const b = start(["snapshot", "--all-pipelines", "--data-dir", shared], env)
+    const [ra, rb] = await Promise.all([a.done, b.done])
+    const codes = [ra.code, rb.code].sort()
+    assert.deepStrictEqual(codes, [0, 1], `${ra.stderr}\n${rb.stderr}`)
+    const [winner, loser] = ra.code === 0 ? [a, rb] : [b, ra]
+    assert.match(loser.stderr, new RegExp(`in use by pipetrail process ${winner.child.pid}\\b`))
+    assert.strictEqual(loser.stderr.trim().split("\n").length, 1)
+    noStack(loser.stderr)
+    assert.deepStrictEqual(await states(shared), await states(reference))
+    const check = await run(["db", "check", "--data-dir", shared], env)
+    assert.strictEqual(check.code, 0, check.stdout + check.stderr)
+  })
+
+  it("a reader while watch holds the store is refused at once; after kill -9 of the holder the store opens and checks clean", async () => {
+    const before = await states(store)
+    const watch = start(["watch", "--all-pipelines", "--every", "1h", "--data-dir", store], env)
+    await until(
+      () => watch.stdout().includes("succeeded") || watch.child.exitCode !== null,
+      60_000,
+      "watch's first tick"
+    )
+    const reader = await run(["executions", "--data-dir", store], env, 20_000)
+    assert.strictEqual(reader.code, 1, reader.stderr)
+    assert.match(reader.stderr, new RegExp(`in use by pipetrail process ${watch.child.pid}\\b`))
+    watch.child.kill("SIGKILL")
+    await watch.done
+    assert.deepStrictEqual(await states(store).then((s) => s.length >= before.length), true)
+    const check = await run(["db", "check", "--data-dir", store], env)
+    assert.strictEqual(check.code, 0, check.stdout + check.stderr)
+  })
+
+  it("keeps every file owner-only", () => {
+    for (const path of walk(store)) {
+      assert.strictEqual(statSync(path).mode & 0o077, 0, `${path} is ${(statSync(path).mode & 0o777).toString(8)}`)
+    }
+  })
+
+  it("db check finds a truncated table that reads as a shorter one, and exits 1", async () => {
+    const [{ path }] = (await sql(store, "select pg_relation_filepath('execution_snapshot') as path")) as Array<{
+      path: string
+    }>
+    for (const size of [0, 8192]) {
+      const copy = tempDir()
+      cpSync(store, copy, { recursive: true })
+      truncateSync(join(copy, path), size)
+      const check = await run(["db", "check", "--data-dir", copy, "-o", "json"], env)
+      assert.strictEqual(check.code, 1, check.stderr)
+      const report = JSON.parse(check.stdout) as Array<{ check: string; result: string }>
+      assert.isTrue(
+        report.some((r) => r.check.startsWith("every head points at an existing snapshot") && r.result === "FAILED"),
+        check.stdout
+      )
+      assert.match(check.stderr, /the store failed its checks/)
+    }
+  })
+
+  it("a store that lost PG_VERSION is refused and left as it is, never re-created empty", async () => {
+    const copy = tempDir()
+    cpSync(store, copy, { recursive: true })
+    unlinkSync(join(copy, "PG_VERSION"))
+    const files = walk(copy).length
+    const result = await run(["executions", "--data-dir", copy], env)
+    assert.strictEqual(result.code, 1)
+    assert.match(
+      result.stderr,
+      /is not empty and holds no store \(no PG_VERSION file\): refusing to create a store there/
+    )
+    assert.strictEqual(walk(copy).length, files)
+    assert.isFalse(existsSync(join(copy, "PG_VERSION")))
+  })
+
+  it("a zeroed control file or WAL segment fails with one actionable line, never Aborted()", async () => {
+    for (const file of ["global/pg_control", "pg_wal/000000010000000000000001"]) {
+      const copy = tempDir()
+      cpSync(store, copy, { recursive: true })
+      const target = join(copy, file)
+      writeFileSync(target, Buffer.alloc(statSync(target).size))
+      const result = await run(["sql", "select 1", "--data-dir", copy], env)
+      assert.strictEqual(result.code, 1, file)
+      assert.match(result.stderr, /could not be opened, it looks damaged .*Restore a backup/, file)
+      assert.notMatch(result.stderr, /Aborted\(\)|ASSERTIONS/, file)
+      assert.strictEqual(result.stderr.trim().split("\n").length, 1, result.stderr)
+      noStack(result.stderr)
+    }
+  })
+
+  it("refuses a directory that is not a store, a kernel file system and an empty path, touching nothing", async () => {
+    const other = tempDir()
+    mkdirSync(other, { recursive: true })
+    writeFileSync(join(other, "notes.txt"), "mine")
+    const notStore = await run(["executions", "--data-dir", other], env)
+    assert.strictEqual(notStore.code, 1)
+    assert.match(notStore.stderr, /holds no store/)
+    assert.deepStrictEqual(readdirSync(other), ["notes.txt"])
+    const proc = await run(["executions", "--data-dir", "/proc/self/pipetrail"], env, 20_000)
+    assert.strictEqual(proc.code, 2, proc.stderr)
+    assert.match(proc.stderr, /under \/proc, a kernel file system/)
+    const empty = await run(["executions", "--data-dir", ""], env, 20_000)
+    assert.strictEqual(empty.code, 2, empty.stderr)
+  })
+
+  it("db backup and db restore give back the same store; neither overwrites", async () => {
+    const file = join(tempDir(), "..", "backup.tar.gz")
+    const backup = await run(["db", "backup", file, "--data-dir", store], env)
+    assert.strictEqual(backup.code, 0, backup.stderr)
+    assert.strictEqual(statSync(file).mode & 0o077, 0)
+    const again = await run(["db", "backup", file, "--data-dir", store], env)
+    assert.strictEqual(again.code, 2, again.stderr)
+    const restored = tempDir()
+    const restore = await run(["db", "restore", file, "--data-dir", restored], env)
+    assert.strictEqual(restore.code, 0, restore.stderr)
+    assert.deepStrictEqual(await states(restored), await states(store))
+    const over = await run(["db", "restore", file, "--data-dir", store], env)
+    assert.strictEqual(over.code, 1)
+    assert.match(over.stderr, /restore into a new or empty directory/)
+  })
+})

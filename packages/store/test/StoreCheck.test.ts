@@ -1,0 +1,56 @@
+import { assert, layer } from "@effect/vitest"
+import { Database, SnapshotStore, StoreCheck } from "@pipetrail/store"
+import { Effect } from "effect"
+import { sql } from "kysely"
+import { backends, doc, executionId, freshSource, storeLayer } from "./utils.js"
+
+// Invariant: `StoreCheck.run` reports no problem on any store the store itself wrote, and reports
+// each kind of damage that bypasses the store (rows lost, hashes changed) as a problem.
+
+const problems = (results: ReadonlyArray<StoreCheck.CheckResult>) =>
+  Object.fromEntries(results.filter((r) => r.problems > 0).map((r) => [r.check, r.problems]))
+
+/** Runs `statement` with triggers and foreign keys off, as damage on disk would. */
+const behindTheStoresBack = (statement: ReturnType<typeof sql>) =>
+  Effect.flatMap(Database.Database, (db) =>
+    db.transaction("damage", async (trx) => {
+      await sql`set local session_replication_role = replica`.execute(trx)
+      await statement.execute(trx)
+    })
+  )
+
+for (const backend of backends) {
+  layer(storeLayer(backend.database), { timeout: 120_000 })(`StoreCheck on ${backend.name}`, (it) => {
+    it.effect("a store written by the store checks clean; lost rows and changed hashes are found", () =>
+      Effect.gen(function* () {
+        const store = yield* SnapshotStore.SnapshotStore
+        const source = freshSource()
+        const ids = [executionId(), executionId(), executionId()]
+        for (const [i, status] of ["InProgress", "Succeeded"].entries()) {
+          yield* store.recordMany(
+            ids.map((id) => ({ source, document: doc(id, { status }), observedAt: new Date(Date.UTC(2026, 5, 1, i)) }))
+          )
+        }
+        const clean = yield* StoreCheck.run
+        assert.deepStrictEqual(problems(clean), {})
+        assert.isTrue(clean.some((r) => r.check.includes("hash") && r.detail === "6 checked"))
+
+        yield* behindTheStoresBack(
+          sql`delete from execution_snapshot where pipeline_execution_id = ${ids[0]} and seq = 2`
+        )
+        yield* behindTheStoresBack(
+          sql`delete from execution_snapshot where pipeline_execution_id = ${ids[1]} and seq = 1`
+        )
+        yield* behindTheStoresBack(
+          sql`update execution_snapshot set content_hash = repeat('0', 64) where pipeline_execution_id = ${ids[2]} and seq = 1`
+        )
+        const found = problems(yield* StoreCheck.run)
+        assert.deepStrictEqual(found, {
+          "every head points at an existing snapshot of its execution": 1,
+          "each execution's seq runs 1..n without gaps": 1,
+          "stored documents hash to their content_hash": 1
+        })
+      })
+    )
+  })
+}
