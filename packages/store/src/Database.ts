@@ -11,6 +11,7 @@ import type { Database as Schema } from "./DatabaseSchema.js"
 import { openEmbedded } from "./internal/embedded.js"
 import { cancelBackend } from "./internal/pgCancel.js"
 import { PgliteDialect } from "./internal/pglite.js"
+import { local } from "./internal/session.js"
 import * as Migrations from "./Migrations.js"
 import * as ReadOnlyQuery from "./ReadOnlyQuery.js"
 
@@ -205,9 +206,11 @@ export const layerPostgres = (options: PostgresOptions): Layer.Layer<Database, D
 export interface PgliteOptions extends CommonOptions {
   /**
    * Where the embedded database lives (created owner-only); omit for an in-memory database. One
-   * process opens it at a time: another fails with a `DatabaseError` of code `STORE_IN_USE`
-   * naming the holder's pid. A non-empty directory that is not a store is refused (`NOT_A_STORE`),
-   * and a store that cannot be opened fails with `STORE_DAMAGED`, never re-initialized.
+   * process holds it (a lock that dies with the process) and serves it to the others, which work
+   * through the holder's session with every store guarantee; where it cannot be served (not Linux,
+   * a restore) another opener fails with a `DatabaseError` of code `STORE_IN_USE` naming the
+   * holder's pid. A non-empty directory that is not a store is refused (`NOT_A_STORE`), and a store
+   * that cannot be opened fails with `STORE_DAMAGED`, never re-initialized.
    */
   readonly dataDir?: string
   /** Load PostgreSQL's `amcheck` extension (for `StoreCheck`'s page checks); off by default. */
@@ -225,7 +228,7 @@ const openPglite = (options: PgliteOptions, loadDataDir?: Blob) =>
         const extensions = options.amcheck === true ? { amcheck } : undefined
         if (options.dataDir === undefined) {
           const pglite = await PGlite.create(extensions === undefined ? {} : { extensions })
-          return { pglite, close: () => (pglite.closed ? Promise.resolve() : pglite.close()) }
+          return { session: local(pglite), close: () => (pglite.closed ? Promise.resolve() : pglite.close()) }
         }
         return openEmbedded(options.dataDir, {
           ...(extensions === undefined ? {} : { extensions }),
@@ -238,41 +241,39 @@ const openPglite = (options: PgliteOptions, loadDataDir?: Blob) =>
     (embedded) => Effect.promise(() => embedded.close().catch(() => undefined))
   )
 
-/** The store embedded in-process on PGlite (PostgreSQL compiled to WASM); same schema and queries. */
+/**
+ * The store embedded in-process on PGlite (PostgreSQL compiled to WASM); same schema and queries.
+ * With a `dataDir` another process may hold: then this one is served through the holder.
+ */
 export const layerPglite = (options: PgliteOptions = {}): Layer.Layer<Database, DatabaseError> =>
   Layer.scoped(
     Database,
     Effect.gen(function* () {
-      const { pglite } = yield* openPglite(options)
+      const { session } = yield* openPglite(options)
       const kysely = new Kysely<Schema>({
-        dialect: new PgliteDialect(pglite),
+        dialect: new PgliteDialect(session),
         ...(options.log === undefined ? {} : { log: options.log })
       })
+      // Inside `kysely.connection()` this process holds the store's one session.
       const readOnly = (statement: string, timeoutMs: number) =>
-        // Holding kysely's connection serializes this with every other query on the single PGlite session.
-        kysely
-          .connection()
-          .execute(() =>
-            runReadOnly(
-              async (text, params = []) => {
-                const result = await pglite.query<Array<unknown>>(text, [...params], { rowMode: "array" })
-                return { columns: result.fields.map((f) => f.name), rows: result.rows }
-              },
-              statement,
-              timeoutMs
-            )
+        kysely.connection().execute(() =>
+          runReadOnly(
+            async (text, params = []) => {
+              const result = await session.query<Array<unknown>>(text, params, "array")
+              return { columns: result.fields.map((f) => f.name), rows: result.rows }
+            },
+            statement,
+            timeoutMs
           )
+        )
       const service = make("pglite", kysely, readOnly, [])
       const backup = (path: string) =>
         Effect.tryPromise({
           try: () =>
-            // Holding the connection: no write runs while the directory is copied.
-            kysely
-              .connection()
-              .execute(async () => {
-                const dump = await pglite.dumpDataDir("gzip")
-                await writeFile(path, new Uint8Array(await dump.arrayBuffer()), { mode: 0o600, flag: "wx" })
-              }),
+            kysely.connection().execute(async () => {
+              const bytes = await session.dump()
+              await writeFile(path, bytes, { mode: 0o600, flag: "wx" })
+            }),
           catch: (cause) => fromCause(`back up the embedded store to ${path}`, cause)
         })
       return yield* migrated({ ...service, backup }, options)

@@ -2,7 +2,9 @@ import { constants } from "node:fs"
 import { access, chmod, mkdir, readdir, readFile, realpath, stat } from "node:fs/promises"
 import { dirname, join, resolve, sep } from "node:path"
 import { type Extensions, PGlite } from "@electric-sql/pglite"
-import { acquire } from "./storeLock.js"
+import { local, type Session } from "./session.js"
+import { connectTo, serve } from "./sharing.js"
+import { acquire, StoreInUse, type StoreLock } from "./storeLock.js"
 
 /** Why the embedded store was not opened, as a driver-style error the `DatabaseError` mapping keeps. */
 export class EmbeddedStoreError extends Error {
@@ -74,68 +76,152 @@ const inspect = async (dataDir: string): Promise<"empty" | "store"> => {
   return "store"
 }
 
-/** An open embedded store and how to close it. */
+/** An open embedded store: its session (local, or served by the holder) and how to close it. */
 export interface Embedded {
-  readonly pglite: PGlite
+  readonly session: Session
   readonly close: () => Promise<void>
+}
+
+interface Options {
+  readonly extensions?: Extensions
+  readonly loadDataDir?: Blob
+}
+
+/** Opens the store in this process, as the holder of its lock, serving it to other processes. */
+const hold = async (path: string, dataDir: string, lock: StoreLock, options: Options): Promise<Embedded> => {
+  const state = await inspect(path)
+  if (options.loadDataDir !== undefined && state !== "empty") {
+    throw new EmbeddedStoreError("NOT_A_STORE", `restore into a new or empty directory: ${dataDir} is not empty`)
+  }
+  const version = state === "store" ? (await readFile(join(path, "PG_VERSION"), "utf8")).trim() : undefined
+  const stderr: Array<string> = []
+  const pglite = await PGlite.create({
+    dataDir: path,
+    ...(options.extensions === undefined ? {} : { extensions: options.extensions }),
+    ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
+    onStderr: (text) => {
+      stderr.push(text)
+      return true
+    }
+  }).catch((cause: unknown) => {
+    const what = cause instanceof Error ? cause.message : String(cause)
+    const detail = stderr.find((line) => /PANIC|FATAL|invalid|could not/i.test(line))?.trim()
+    throw new EmbeddedStoreError(
+      "STORE_DAMAGED",
+      `the embedded store at ${dataDir} could not be opened, it looks damaged (${detail ?? what.split("\n")[0]}${version === undefined ? "" : `; PostgreSQL ${version} data`}). Restore a backup into a new directory (pipetrail db restore), or move the directory aside to start an empty store`
+    )
+  })
+  await ownerOnly(path)
+  const session = local(pglite)
+  const stopServing = lock.serve === undefined ? async () => undefined : serve(lock.serve, session, lock.token)
+  return {
+    session,
+    close: async () => {
+      // Served processes are cut off first (their open transactions roll back); they take the store over.
+      await stopServing()
+      if (!pglite.closed) await pglite.close()
+      await ownerOnly(path).catch(() => undefined)
+    }
+  }
+}
+
+/**
+ * A session that outlives the holder it is served by: when the holder exits, the next acquisition
+ * opens the store again, as its new holder or through whichever process took it. A transaction
+ * cut off by the holder's exit fails as a lost connection (transient: a batch is retried).
+ */
+const failover = (first: Connected, reopen: () => Promise<Embedded | Connected>): Embedded => {
+  let current: Embedded | Connected = first
+  const isAlive = (c: Embedded | Connected) => !("alive" in c) || c.alive()
+  return {
+    session: {
+      acquire: async () => {
+        if (!isAlive(current)) current = await reopen()
+        return current.session.acquire()
+      },
+      query: (text, params, rowMode) => current.session.query(text, params, rowMode),
+      dump: () => current.session.dump()
+    },
+    close: async () => {
+      await current.close()
+    }
+  }
+}
+
+interface Connected {
+  readonly session: Session
+  readonly alive: () => boolean
+  readonly close: () => Promise<void>
+}
+
+/** Opens the store as its holder, or connects to the process holding it, unless that one is closing. */
+const openOrConnect = async (
+  path: string,
+  dataDir: string,
+  options: Options
+): Promise<Embedded | Connected | "holder closing"> => {
+  try {
+    const lock = await acquire(path)
+    try {
+      const held = await hold(path, dataDir, lock, options)
+      return {
+        session: held.session,
+        close: async () => {
+          try {
+            await held.close()
+          } finally {
+            await lock.release()
+          }
+        }
+      }
+    } catch (error) {
+      await lock.release()
+      throw error
+    }
+  } catch (error) {
+    if (!(error instanceof StoreInUse)) throw error
+    if (error.socketName === undefined || error.token === undefined || options.loadDataDir !== undefined) {
+      throw new EmbeddedStoreError("STORE_IN_USE", error.message)
+    }
+    const connection = await connectTo(error.socketName, error.token).catch(() => undefined)
+    if (connection === undefined) return "holder closing"
+    return { session: connection.session, alive: connection.alive, close: async () => connection.close() }
+  }
+}
+
+/** Opens or connects; while the holder is closing (it turns newcomers away), tries again for up to a minute. */
+const openOrConnectRetrying = async (
+  path: string,
+  dataDir: string,
+  options: Options
+): Promise<Embedded | Connected> => {
+  for (let attempt = 0; ; attempt++) {
+    const opened = await openOrConnect(path, dataDir, options)
+    if (opened !== "holder closing") return opened
+    if (attempt >= 300) {
+      throw new EmbeddedStoreError(
+        "STORE_IN_USE",
+        `the process holding the embedded store at ${dataDir} does not let go of it`
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
 }
 
 /**
  * Opens (or creates) the embedded store in `dataDir`: refuses kernel file systems and non-empty
  * directories that are not stores (PGlite would initialize a new cluster over a store that lost
- * its PG_VERSION), takes the directory's lock (one process at a time), and turns a damaged store's crash into
- * one actionable line. `loadDataDir` restores a backup into a new, empty directory.
+ * its PG_VERSION), and turns a damaged store's crash into one actionable line. One process holds
+ * the store (a lock that dies with it) and serves it to the others, which use it through the
+ * holder's session. `loadDataDir` restores a backup into a new, empty directory.
  */
-export const openEmbedded = async (
-  dataDir: string,
-  options: { readonly extensions?: Extensions; readonly loadDataDir?: Blob } = {}
-): Promise<Embedded> => {
+export const openEmbedded = async (dataDir: string, options: Options = {}): Promise<Embedded> => {
   const path = await checkPlace(dataDir)
   await mkdir(path, { recursive: true, mode: 0o700 })
   if (!(await stat(path)).isDirectory()) {
     throw new EmbeddedStoreError("BAD_DATA_DIR", `the data directory ${dataDir} is not a directory`)
   }
   await chmod(path, 0o700)
-  const lock = await acquire(path).catch((error: Error & { code?: string }) => {
-    throw error.code === "STORE_IN_USE" ? new EmbeddedStoreError("STORE_IN_USE", error.message) : error
-  })
-  try {
-    const state = await inspect(path)
-    if (options.loadDataDir !== undefined && state !== "empty") {
-      throw new EmbeddedStoreError("NOT_A_STORE", `restore into a new or empty directory: ${dataDir} is not empty`)
-    }
-    const version = state === "store" ? (await readFile(join(path, "PG_VERSION"), "utf8")).trim() : undefined
-    const stderr: Array<string> = []
-    const pglite = await PGlite.create({
-      dataDir: path,
-      ...(options.extensions === undefined ? {} : { extensions: options.extensions }),
-      ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
-      onStderr: (text) => {
-        stderr.push(text)
-        return true
-      }
-    }).catch((cause: unknown) => {
-      const what = cause instanceof Error ? cause.message : String(cause)
-      const detail = stderr.find((line) => /PANIC|FATAL|invalid|could not/i.test(line))?.trim()
-      throw new EmbeddedStoreError(
-        "STORE_DAMAGED",
-        `the embedded store at ${dataDir} could not be opened, it looks damaged (${detail ?? what.split("\n")[0]}${version === undefined ? "" : `; PostgreSQL ${version} data`}). Restore a backup into a new directory (pipetrail db restore), or move the directory aside to start an empty store`
-      )
-    })
-    await ownerOnly(path)
-    return {
-      pglite,
-      close: async () => {
-        try {
-          if (!pglite.closed) await pglite.close()
-          await ownerOnly(path).catch(() => undefined)
-        } finally {
-          await lock.release()
-        }
-      }
-    }
-  } catch (error) {
-    await lock.release()
-    throw error
-  }
+  const opened = await openOrConnectRetrying(path, dataDir, options)
+  return "alive" in opened ? failover(opened, () => openOrConnectRetrying(path, dataDir, options)) : opened
 }

@@ -1,4 +1,3 @@
-import type { PGlite } from "@electric-sql/pglite"
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -11,13 +10,14 @@ import {
   type QueryResult,
   type TransactionSettings
 } from "kysely"
+import type { Session } from "./session.js"
 
-/** One PGlite instance is one session: connections are handed out one at a time. */
-class PgliteConnection implements DatabaseConnection {
-  constructor(private readonly db: PGlite) {}
+/** The embedded store's session as a kysely connection: it is handed to one user at a time. */
+class SessionConnection implements DatabaseConnection {
+  constructor(private readonly session: Session) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.db.query<R>(query.sql, [...query.parameters], { rowMode: "object" })
+    const result = await this.session.query<R>(query.sql, query.parameters, "object")
     return {
       rows: result.rows,
       ...(result.affectedRows === undefined ? {} : { numAffectedRows: BigInt(result.affectedRows) })
@@ -30,27 +30,21 @@ class PgliteConnection implements DatabaseConnection {
   }
 }
 
-class PgliteDriver implements Driver {
-  private readonly connection: PgliteConnection
-  private queue: Promise<void> = Promise.resolve()
-  private release: (() => void) | undefined
+class SessionDriver implements Driver {
+  private readonly connection: SessionConnection
+  private release: (() => Promise<void>) | undefined
 
-  constructor(private readonly db: PGlite) {
-    this.connection = new PgliteConnection(db)
+  constructor(
+    private readonly session: Session,
+    private readonly close: () => Promise<void>
+  ) {
+    this.connection = new SessionConnection(session)
   }
 
-  async init(): Promise<void> {
-    await this.db.waitReady
-  }
+  async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const previous = this.queue
-    let release!: () => void
-    this.queue = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    await previous
-    this.release = release
+    this.release = await this.session.acquire()
     return this.connection
   }
 
@@ -73,20 +67,23 @@ class PgliteDriver implements Driver {
   async releaseConnection(): Promise<void> {
     const release = this.release
     this.release = undefined
-    release?.()
+    await release?.()
   }
 
   async destroy(): Promise<void> {
-    if (!this.db.closed) await this.db.close()
+    await this.close()
   }
 }
 
-/** A kysely dialect over an open PGlite instance (PostgreSQL compiled to WASM). */
+/** A kysely dialect over the embedded store's session, local or served by the process holding the store. */
 export class PgliteDialect implements Dialect {
-  constructor(private readonly db: PGlite) {}
+  constructor(
+    private readonly session: Session,
+    private readonly close: () => Promise<void> = async () => undefined
+  ) {}
 
   createDriver(): Driver {
-    return new PgliteDriver(this.db)
+    return new SessionDriver(this.session, this.close)
   }
 
   createQueryCompiler() {
