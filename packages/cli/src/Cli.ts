@@ -1,11 +1,12 @@
 import { Command, ValidationError } from "@effect/cli"
-import { Cause, Console, Effect, Exit, Option } from "effect"
+import { Cause, Console, Effect, Exit, Logger, Option } from "effect"
 import { db } from "./commands/db.js"
 import { demo } from "./commands/demo.js"
 import { emulator } from "./commands/emulator.js"
 import { get } from "./commands/get.js"
 import { snapshot, watch } from "./commands/snapshot.js"
 import { diff, executions, history, sqlCommand } from "./commands/store.js"
+import { logLevelOf } from "./Global.js"
 import { safe } from "./Output.js"
 
 /** The `pipetrail` command tree. */
@@ -50,7 +51,9 @@ const describe = (error: unknown): { readonly code: number; readonly line: strin
     operation?: string
   }
   const tag = e._tag ?? "Error"
-  if (tag === "JobPartiallyFailed") return { code: ExitCode.partial, line: e.message ?? "some executions failed" }
+  if (tag === "JobPartiallyFailed" || tag === "WatchPartiallyFailed") {
+    return { code: ExitCode.partial, line: e.message ?? "some executions failed" }
+  }
   const message = e.message ?? String(error)
   const code = (error as { code?: unknown }).code
   if (tag === "DatabaseError" && typeof code === "string" && embeddedStoreCodes.has(code)) {
@@ -72,9 +75,40 @@ const describe = (error: unknown): { readonly code: number; readonly line: strin
   }
 }
 
+/**
+ * Takes `--log-level X` / `--log-level=X` out of the arguments (the last one wins): pipetrail sets
+ * the level itself, so @effect/cli's built-in option never sees it. Fails on a level not listed.
+ */
+const takeLogLevel = (
+  argv: ReadonlyArray<string>
+): { readonly rest: ReadonlyArray<string>; readonly level: keyof typeof logLevelOf } | string => {
+  const rest: Array<string> = []
+  let level: string = "warning"
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === "--") {
+      rest.push(...argv.slice(i))
+      break
+    }
+    if (arg === "--log-level" || arg.startsWith("--log-level=")) {
+      const value = arg === "--log-level" ? argv[++i] : arg.slice("--log-level=".length)
+      if (value === undefined || !Object.hasOwn(logLevelOf, value)) {
+        return `invalid --log-level ${JSON.stringify(value ?? "")}: expected one of ${Object.keys(logLevelOf).join(", ")}`
+      }
+      level = value
+      continue
+    }
+    rest.push(arg)
+  }
+  return { rest, level: level as keyof typeof logLevelOf }
+}
+
 /** Runs the CLI on `argv` (without node and script) and returns the exit code; errors are printed as one line. */
-export const run = (argv: ReadonlyArray<string>, debug: boolean) =>
-  Command.run(command, { name: "pipetrail", version: "0.1.0" })(["node", "pipetrail", ...argv]).pipe(
+export const run = (argv: ReadonlyArray<string>, debug: boolean) => {
+  const parsed = takeLogLevel(argv)
+  if (typeof parsed === "string") return Console.error(`pipetrail: ${safe(parsed)}`).pipe(Effect.as(ExitCode.usage))
+  return Command.run(command, { name: "pipetrail", version: "0.1.0" })(["node", "pipetrail", ...parsed.rest]).pipe(
+    Logger.withMinimumLogLevel(logLevelOf[parsed.level]),
     Effect.exit,
     Effect.flatMap((exit) => {
       if (Exit.isSuccess(exit)) return Effect.succeed(ExitCode.ok)
@@ -96,3 +130,4 @@ export const run = (argv: ReadonlyArray<string>, debug: boolean) =>
       )
     })
   )
+}

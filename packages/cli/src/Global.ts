@@ -4,6 +4,23 @@ import { Database, SnapshotStore } from "@pipetrail/store"
 import { Config, Layer, Logger, LogLevel, Option, type Redacted } from "effect"
 import type { Format } from "./Output.js"
 
+/** The levels of `--log-level`, and what each lets through. */
+export const logLevelOf = {
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  none: LogLevel.None
+} as const
+
+const logLevels = Object.keys(logLevelOf) as Array<keyof typeof logLevelOf>
+
+const isEndpoint = (url: string): boolean => {
+  if (!URL.canParse(url)) return false
+  const parsed = new URL(url)
+  return (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== ""
+}
+
 /** Options every command takes. */
 export const globalOptions = {
   region: Options.text("region").pipe(
@@ -19,6 +36,10 @@ export const globalOptions = {
       "CodePipeline endpoint: the emulator, LocalStack, a VPC endpoint (env PIPETRAIL_ENDPOINT_URL)"
     ),
     Options.withFallbackConfig(Config.string("PIPETRAIL_ENDPOINT_URL")),
+    Options.filterMap(
+      (url) => (isEndpoint(url) ? Option.some(url) : Option.none()),
+      "--endpoint-url must be an http or https URL with a host, like http://127.0.0.1:4599"
+    ),
     Options.optional
   ),
   databaseUrl: Options.redacted("database-url").pipe(
@@ -45,7 +66,9 @@ export const globalOptions = {
     Options.withDescription("output format"),
     Options.withDefault("table" as Format)
   ),
-  logLevel: Options.choice("log-level", ["debug", "info", "warning", "error", "none"]).pipe(
+  // Read and applied by `Cli.run` before @effect/cli parses (its built-in --log-level would take
+  // the value and accept levels pipetrail does not list); declared here for --help.
+  logLevel: Options.choice("log-level", logLevels).pipe(
     Options.withDescription("log level (logs go to stderr)"),
     Options.withDefault("warning" as const)
   ),
@@ -64,26 +87,15 @@ export interface Globals {
   readonly dataDir: Option.Option<string>
   readonly source: Option.Option<string>
   readonly output: Format
-  readonly logLevel: "debug" | "info" | "warning" | "error" | "none"
+  readonly logLevel: keyof typeof logLevelOf
   readonly logFormat: "text" | "json"
 }
 
-const levels = {
-  debug: LogLevel.Debug,
-  info: LogLevel.Info,
-  warning: LogLevel.Warning,
-  error: LogLevel.Error,
-  none: LogLevel.None
-} as const
-
-/** Logs to stderr in the chosen format and level. */
-export const loggerLayer = (g: Globals) =>
-  Layer.merge(
-    Logger.replace(
-      Logger.defaultLogger,
-      Logger.withConsoleError(g.logFormat === "json" ? Logger.jsonLogger : Logger.logfmtLogger)
-    ),
-    Logger.minimumLogLevel(levels[g.logLevel])
+/** Logs to stderr in the chosen format (the level is set by `Cli.run`). */
+export const loggerLayer = (g: Pick<Globals, "logFormat">) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.withConsoleError(g.logFormat === "json" ? Logger.jsonLogger : Logger.logfmtLogger)
   )
 
 /** Tuning of the AWS client a job can set. */

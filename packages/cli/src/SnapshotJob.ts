@@ -74,6 +74,10 @@ export const run = (options: JobOptions) =>
       incremental: options.incremental
     })
 
+    yield* Effect.logInfo(
+      `run ${runId} started: ${options.pipelines === "all" ? "every pipeline" : options.pipelines.join(", ")}${options.incremental ? " (incremental)" : ""}`
+    )
+
     const reject = (error: CodePipelineError.ResponseDecodeError) =>
       store
         .recordRejected({
@@ -106,6 +110,8 @@ export const run = (options: JobOptions) =>
     const headsByPipeline = new Map<string, Map<string, SnapshotStore.Head>>()
 
     const processPipeline = (pipelineName: string) => {
+      // This pipeline's own counts, for its progress line.
+      const mine = { fetched: 0, newSnapshots: 0, unchanged: 0 }
       const known = headsByPipeline.get(pipelineName) ?? new Map<string, SnapshotStore.Head>()
       const unfinished = new Set(
         [...known.values()]
@@ -138,7 +144,10 @@ export const run = (options: JobOptions) =>
           (summary) =>
             codepipeline.getPipelineExecution(pipelineName, summary.pipelineExecutionId).pipe(
               Effect.map((detail) => ExecutionDocument.make(detail, summary)),
-              Effect.tap(() => add({ fetched: 1 })),
+              Effect.tap(() => {
+                mine.fetched += 1
+                return add({ fetched: 1 })
+              }),
               Effect.catchAll((error) =>
                 (error._tag === "ResponseDecodeError"
                   ? reject(error)
@@ -170,14 +179,18 @@ export const run = (options: JobOptions) =>
               Effect.tapError((error) =>
                 Effect.logError(`could not store a batch of ${Chunk.size(batch)}: ${error.message}`)
               ),
-              // A batch that started is finished before an interruption takes effect.
-              Effect.uninterruptible,
-              Effect.flatMap((results) =>
-                add({
+              Effect.flatMap((results) => {
+                const delta = {
                   newSnapshots: results.filter((r) => r.outcome === "new").length,
                   unchanged: results.filter((r) => r.outcome === "unchanged").length
-                })
-              )
+                }
+                mine.newSnapshots += delta.newSnapshots
+                mine.unchanged += delta.unchanged
+                return add(delta)
+              }),
+              // A batch that started is written and counted before an interruption takes effect,
+              // so the run's counts equal the rows it wrote, however it ends.
+              Effect.uninterruptible
             )
         ),
         Stream.runDrain,
@@ -186,11 +199,13 @@ export const run = (options: JobOptions) =>
           (error) => fail({ pipelineName, error: error._tag, message: error.message })
         ),
         Effect.zipRight(
-          Effect.flatMap(Ref.get(counts), (c) =>
-            Output.progress(
-              `${pipelineName} done: ${c.fetched} fetched, ${c.newSnapshots} new, ${c.unchanged} unchanged, ${c.rejected} rejected, ${c.failed} failed so far`
+          Effect.suspend(() => {
+            const line = `${pipelineName}: ${mine.fetched} fetched, ${mine.newSnapshots} new, ${mine.unchanged} unchanged`
+            return Effect.zipRight(
+              Effect.logInfo(line).pipe(Effect.annotateLogs({ run: runId })),
+              Output.progress(line)
             )
-          )
+          })
         )
       )
     }
@@ -199,7 +214,14 @@ export const run = (options: JobOptions) =>
       Effect.flatMap(Ref.get(counts), (c) =>
         store
           .finishRun(runId, { ...c, outcome: outcome ?? outcomeOf(c), ...(error === undefined ? {} : { error }) })
-          .pipe(Effect.catchAll((e) => Effect.logError(`could not record the end of run ${runId}: ${e.message}`)))
+          .pipe(
+            Effect.zipRight(
+              Effect.logInfo(
+                `run ${runId} ${outcome ?? outcomeOf(c)}: ${c.fetched} fetched, ${c.newSnapshots} new, ${c.unchanged} unchanged, ${c.rejected} rejected, ${c.failed} failed`
+              )
+            ),
+            Effect.catchAll((e) => Effect.logError(`could not record the end of run ${runId}: ${e.message}`))
+          )
       )
 
     const pipelines = yield* Effect.gen(function* () {

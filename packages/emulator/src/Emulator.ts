@@ -139,7 +139,32 @@ const malformations: ReadonlyArray<(payload: Record<string, unknown>, random: Ra
 ]
 
 /** Starts an emulator; resolves once it listens. */
+/** Why these faults cannot work (a bucket that never grants a token, a rate outside 0–1), if they cannot. */
+export const faultsProblem = (faults: Faults): string | undefined => {
+  const throttle = faults.throttle
+  if (throttle !== undefined) {
+    if (!(throttle.rate > 0 && Number.isFinite(throttle.rate))) {
+      return `the throttle rate must be more than 0 requests per second, got ${throttle.rate}`
+    }
+    if (!((throttle.burst ?? throttle.rate) >= 1)) {
+      return `the throttle bucket must hold at least 1 token (a rate below 1 needs a burst of 1 or more), got ${throttle.burst ?? throttle.rate}`
+    }
+  }
+  for (const [name, rate] of [
+    ["throttleRate", faults.throttleRate],
+    ["serverErrorRate", faults.serverErrorRate],
+    ["dropConnectionRate", faults.dropConnectionRate],
+    ["malformedRate", faults.malformedRate]
+  ] as const) {
+    if (rate !== undefined && !(rate >= 0 && rate <= 1)) return `${name} must be between 0 and 1, got ${rate}`
+  }
+  return undefined
+}
+
+/** Starts an emulator; rejects with a `RangeError` when its faults cannot work (see `faultsProblem`). */
 export const start = async (options: EmulatorOptions = {}): Promise<Emulator> => {
+  const problem = faultsProblem(options.faults ?? {})
+  if (problem !== undefined) throw new RangeError(problem)
   const scenarioOptions = options.scenario === false ? { pipelines: 0 } : (options.scenario ?? {})
   const world = generate(scenarioOptions)
   const random = new Random(options.faultSeed ?? scenarioOptions.seed ?? 1)

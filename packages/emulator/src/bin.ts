@@ -74,6 +74,9 @@ const emulator = await start({
     ...(latency === undefined ? {} : { latency }),
     malformedRate: number("malformed-rate", str("malformed-rate"), 0)!
   }
+}).catch((error: Error) => {
+  process.stderr.write(`pipetrail-emulator: ${error.message}\n`)
+  process.exit(error instanceof RangeError ? 2 : 1)
 })
 process.stdout.write(`CodePipeline emulator listening on ${emulator.url}\n`)
 for (const p of emulator.pipelines()) process.stdout.write(`  pipeline ${p.name}\n`)

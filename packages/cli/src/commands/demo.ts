@@ -19,18 +19,10 @@ const options = {
     Options.optional
   ),
   seed: Options.integer("seed").pipe(Options.withDefault(42)),
-  logLevel: Options.choice("log-level", ["debug", "info", "warning", "error", "none"]).pipe(
-    Options.withDefault("warning" as const)
-  ),
   logFormat: Options.choice("log-format", ["text", "json"]).pipe(Options.withDefault("text" as const))
 }
 
-const layers = (c: {
-  dataDir: Option.Option<string>
-  seed: number
-  logLevel: "debug" | "info" | "warning" | "error" | "none"
-  logFormat: "text" | "json"
-}) => {
+const layers = (c: { dataDir: Option.Option<string>; seed: number; logFormat: "text" | "json" }) => {
   const emulator = Layer.scoped(
     DemoEmulator,
     Emulator.scoped({ scenario: { seed: c.seed, pipelines: 3, executionsPerPipeline: 10, running: 2 } }).pipe(

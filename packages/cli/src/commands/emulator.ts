@@ -26,7 +26,7 @@ export const emulator = Command.make(
       Options.withDefault(1)
     ),
     throttleRate: Options.float("throttle-rate").pipe(
-      Options.withDescription("token bucket: requests per second"),
+      Options.withDescription("token bucket: requests per second (at least 1: the bucket holds one second of tokens)"),
       Options.optional
     ),
     errorRate: fraction("error-rate").pipe(Options.withDescription("fraction of requests answered 5xx")),

@@ -1,9 +1,9 @@
 import { Command, Options } from "@effect/cli"
 import { CodePipeline, Identifiers } from "@pipetrail/core"
-import { Clock, Effect, Either, Layer, Option, Schedule } from "effect"
+import { Clock, Duration, Effect, Either, Layer, Option } from "effect"
 import { awsConfig, type Globals, globalOptions, loggerLayer, storeLayer } from "../Global.js"
 import { parseDuration, parseSince } from "../internal/duration.js"
-import { JobPartiallyFailed, UsageError } from "../internal/errors.js"
+import { JobFailed, JobPartiallyFailed, UsageError, WatchFailed, WatchPartiallyFailed } from "../internal/errors.js"
 import { resolveSource } from "../internal/source.js"
 import * as Output from "../Output.js"
 import * as SnapshotJob from "../SnapshotJob.js"
@@ -77,7 +77,9 @@ const jobOptions = <C extends Selection & Globals>(c: C, incremental: boolean) =
         })
       : undefined
     if (Option.isSome(c.maxExecutions)) yield* positive("max-executions", c.maxExecutions.value)
-    if (Option.isSome(c.rate)) yield* positive("rate", c.rate.value)
+    if (Option.isSome(c.rate) && !(c.rate.value >= 0.01 && c.rate.value <= 10_000)) {
+      return yield* new UsageError({ message: `--rate must be 0.01 to 10000 requests per second, got ${c.rate.value}` })
+    }
     yield* positive("concurrency", c.concurrency)
     yield* positive("max-attempts", c.maxAttempts)
     yield* positive("batch-size", c.batchSize)
@@ -130,15 +132,16 @@ export const snapshot = Command.make("snapshot", { ...globalOptions, ...selectio
     const options = yield* jobOptions(c, false)
     const summary = yield* SnapshotJob.run(options)
     yield* printSummary(c.output, summary)
-    if (summary.failed > 0 || summary.rejected > 0) {
-      return yield* new JobPartiallyFailed({ runId: summary.runId, failed: summary.failed, rejected: summary.rejected })
-    }
+    const counts = { runId: summary.runId, failed: summary.failed, rejected: summary.rejected }
+    if (summary.outcome === "failed") return yield* new JobFailed(counts)
+    if (summary.failed > 0 || summary.rejected > 0) return yield* new JobPartiallyFailed(counts)
   })
 ).pipe(
   Command.withDescription(
     [
       "Snapshot executions once: list them, fetch each, store every new state, print a run summary.",
-      "Exit code 3 when some executions failed or were rejected (the rest is stored).",
+      "Exit code 3 when some executions failed or were rejected (the rest is stored), 1 when none was",
+      "stored, 130/143 when stopped by SIGINT/SIGTERM (what was written is counted in the run).",
       "",
       "Examples:",
       "  pipetrail snapshot --pipeline payments-api --since 7d",
@@ -165,29 +168,50 @@ export const watch = Command.make(
   },
   (c) =>
     Effect.gen(function* () {
+      if (Option.isSome(c.ticks) && !(c.ticks.value >= 1)) {
+        return yield* new UsageError({ message: `--ticks must be at least 1, got ${c.ticks.value}` })
+      }
       const every = yield* Either.match(parseDuration(c.every), {
         onLeft: (message) => Effect.fail(new UsageError({ message: `--every: ${message}` })),
         onRight: Effect.succeed
       })
       const options = yield* jobOptions(c, true)
-      const tick = Effect.gen(function* () {
-        const summary = yield* SnapshotJob.run(options)
-        yield* c.output === "json"
-          ? Effect.sync(() => process.stdout.write(`${JSON.stringify(summary)}\n`))
-          : Output.print(c.output, summaryRows(summary))
-      })
-      const schedule: Schedule.Schedule<unknown> = Option.match(c.ticks, {
-        onNone: () => Schedule.spaced(every),
-        onSome: (n) => Schedule.intersect(Schedule.spaced(every), Schedule.recurs(Math.max(0, n - 1)))
-      })
-      yield* Effect.repeat(tick, schedule)
+      const tick = SnapshotJob.run(options).pipe(
+        Effect.tap((summary) =>
+          c.output === "json"
+            ? Effect.sync(() => process.stdout.write(`${JSON.stringify(summary)}\n`))
+            : Output.print(c.output, summaryRows(summary))
+        ),
+        Effect.map((summary) => summary.outcome === "succeeded"),
+        // One failed tick (endpoint down, database unreachable) does not end the watch.
+        Effect.catchAll((error) => Effect.as(Effect.logError(`tick failed: ${error.message}`), false))
+      )
+      const limit = Option.getOrElse(c.ticks, () => Number.POSITIVE_INFINITY)
+      let failedInARow = 0
+      let notOk = 0
+      let allFailed = true
+      for (let n = 1; n <= limit; n++) {
+        const ok = yield* tick
+        failedInARow = ok ? 0 : failedInARow + 1
+        if (!ok) notOk += 1
+        allFailed &&= !ok
+        if (n === limit) break
+        // After failed ticks the wait doubles, up to an hour (or --every, if longer).
+        const wait = Duration.times(every, 2 ** Math.min(failedInARow, 16))
+        const cap = Duration.max(every, Duration.hours(1))
+        yield* Effect.sleep(failedInARow === 0 ? every : Duration.min(wait, cap))
+      }
+      if (notOk > 0 && allFailed) return yield* new WatchFailed({ ticks: limit })
+      if (notOk > 0) return yield* new WatchPartiallyFailed({ ticks: limit, failedOrPartial: notOk })
     })
 ).pipe(
   Command.withDescription(
     [
       "Run the snapshot job every --every, incrementally: each tick lists each pipeline's newest executions",
-      "and fetches only those that are new or not yet terminal in the store. SIGINT or SIGTERM finish the",
-      "current write and exit 0.",
+      "and fetches only those that are new or not yet terminal in the store. A failed tick is logged and the",
+      "watch goes on, waiting twice as long after each failure in a row (up to an hour). SIGINT or SIGTERM",
+      "finish the current write and exit 0. With --ticks N: exit 0 if every tick succeeded, 3 if some failed",
+      "or were partial, 1 if all failed.",
       "",
       "Example: pipetrail watch --all-pipelines --every 5m --database-url postgres://localhost/pipetrail"
     ].join("\n")

@@ -212,7 +212,8 @@ export const sqlCommand = Command.make(
       "ANALYZE) or SHOW, calling no administrative function; it then runs in a read-only transaction",
       "as pipetrail_reader. Tables, views and the refused functions: docs/sql.md.",
       "",
-      'Example: pipetrail sql "select pipeline_name, day, deployments, change_failure_rate from delivery_metrics_daily order by day desc"'
+      'Example: pipetrail sql "select pipeline_name, day, deployments, change_failure_rate from delivery_metrics_daily order by day desc"',
+      'A statement that starts with a -- comment goes after the options and --: pipetrail sql -o json -- "-- note\nselect 1"'
     ].join("\n")
   ),
   Command.provide((c) => Layer.merge(databaseLayer(c), loggerLayer(c)))

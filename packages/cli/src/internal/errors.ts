@@ -24,3 +24,33 @@ export class StoreDamaged extends Schema.TaggedError<StoreDamaged>()("StoreDamag
     return `the store failed its checks: ${this.problems} problems (see the report above); restore a backup or investigate before writing to it`
   }
 }
+
+/** A job run in which nothing could be fetched or stored: every execution failed or was rejected. */
+export class JobFailed extends Schema.TaggedError<JobFailed>()("JobFailed", {
+  runId: Schema.Number,
+  failed: Schema.Number,
+  rejected: Schema.Number
+}) {
+  override get message(): string {
+    return `run ${this.runId} failed: no execution was stored (${this.failed} failed, ${this.rejected} rejected; see pipetrail sql "select * from snapshot_run where id = ${this.runId}")`
+  }
+}
+
+/** `watch --ticks N` ended, and some ticks failed or were partial (all failed: `WatchFailed`). */
+export class WatchPartiallyFailed extends Schema.TaggedError<WatchPartiallyFailed>()("WatchPartiallyFailed", {
+  ticks: Schema.Number,
+  failedOrPartial: Schema.Number
+}) {
+  override get message(): string {
+    return `${this.failedOrPartial} of ${this.ticks} ticks failed or were partial (see the log and snapshot_run)`
+  }
+}
+
+/** `watch --ticks N` ended and every tick failed. */
+export class WatchFailed extends Schema.TaggedError<WatchFailed>()("WatchFailed", {
+  ticks: Schema.Number
+}) {
+  override get message(): string {
+    return `all ${this.ticks} ticks failed (see the log)`
+  }
+}

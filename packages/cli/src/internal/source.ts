@@ -8,12 +8,17 @@ import { UsageError } from "./errors.js"
  * else `aws:<account>:<region>` from STS (the same credentials and region the job uses).
  */
 export const resolveSource = (g: Globals): Effect.Effect<string, UsageError> => {
-  if (Option.isSome(g.source)) return Effect.succeed(g.source.value)
-  if (Option.isSome(g.endpointUrl)) {
-    const endpoint = g.endpointUrl.value
-    const host = URL.canParse(endpoint) ? new URL(endpoint).host : endpoint
-    return Effect.succeed(`endpoint:${host}`)
+  if (Option.isSome(g.source)) {
+    const source = g.source.value
+    return source.trim() === "" || source.length > 200 || /\p{Cc}/u.test(source)
+      ? Effect.fail(
+          new UsageError({
+            message: `invalid --source ${JSON.stringify(source)}: a label of 1 to 200 characters without control characters`
+          })
+        )
+      : Effect.succeed(source)
   }
+  if (Option.isSome(g.endpointUrl)) return Effect.succeed(`endpoint:${new URL(g.endpointUrl.value).host}`)
   return Effect.acquireUseRelease(
     Effect.sync(
       () =>

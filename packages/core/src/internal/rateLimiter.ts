@@ -57,11 +57,15 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
       return { ...s, rate: clamp(rate) }
     })
     const throttled = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Ref.update(state, (s) => {
-        if (now - s.lastDecrease < 250) return s
+      Ref.modify(state, (s): [number | undefined, State] => {
+        if (now - s.lastDecrease < 250) return [undefined, s]
         const rate = clamp(s.rate * 0.5)
-        return { rate, ceiling: s.rate * 0.9, lastDecrease: now, next: Math.max(s.next, now + 1000 / rate) }
+        return [rate, { rate, ceiling: s.rate * 0.9, lastDecrease: now, next: Math.max(s.next, now + 1000 / rate) }]
       })
+    ).pipe(
+      Effect.flatMap((rate) =>
+        rate === undefined ? Effect.void : Effect.logDebug(`throttled: request rate lowered to ${rate.toFixed(2)}/s`)
+      )
     )
     return { take, succeeded, throttled, rate: Effect.map(Ref.get(state), (s) => s.rate) }
   })

@@ -1,0 +1,207 @@
+import { createServer } from "node:net"
+import { Emulator } from "@pipetrail/emulator"
+import pg from "pg"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { noStack } from "./suite.js"
+import { freshPostgres, postgresUrl, run, start, tempDir, until } from "./utils.js"
+
+// Invariants: an exit code says what happened (0 done, 1 nothing done, 2 refused input before any
+// work, 3 partly done, 130/143 stopped by a signal, `watch` excepted); a run's recorded counts equal
+// the rows it wrote, however it ends; a signal cancels a running statement on the server.
+
+const rows = async <R extends Record<string, unknown>>(url: string, text: string, values: Array<unknown> = []) => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query<R>(text, values)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+/** A port nothing listens on. */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+
+describe("inputs refused with exit 2 before any work", { timeout: 120_000 }, () => {
+  it("out-of-range and malformed values name the value and the rule", async () => {
+    const down = `http://127.0.0.1:${await closedPort()}`
+    const env = { PIPETRAIL_DATA_DIR: tempDir() }
+    const cases: Array<[Array<string>, RegExp]> = [
+      [["executions", "--since", "99999999d"], /invalid --since "99999999d": reaches back more than 100 years/],
+      [
+        ["snapshot", "--all-pipelines", "--since", "99999999d", "--endpoint-url", down],
+        /reaches back more than 100 years/
+      ],
+      [["snapshot", "--all-pipelines", "--rate", "1e-9", "--endpoint-url", down], /--rate must be 0.01 to 10000/],
+      [["watch", "--all-pipelines", "--ticks", "0", "--endpoint-url", down], /--ticks must be at least 1, got 0/],
+      [["watch", "--all-pipelines", "--ticks", "-1", "--endpoint-url", down], /--ticks must be at least 1, got -1/],
+      [["executions", "--log-level", "trace"], /invalid --log-level "trace": expected one of debug, info/],
+      [["snapshot", "--all-pipelines", "--source", "", "--endpoint-url", down], /invalid --source ""/],
+      [["executions", "--data-dir", ""], /the data directory is empty/],
+      [["executions", "--data-dir", "/proc/1/pipetrail"], /under \/proc, a kernel file system/],
+      [["snapshot", "--all-pipelines", "--endpoint-url", "not a url"], /--endpoint-url must be an http or https URL/],
+      [["emulator", "--port", "0", "--throttle-rate", "0.5"], /bucket must hold at least 1 token/],
+      [["emulator", "--port", "0", "--throttle-rate", "-1"], /throttle rate must be more than 0/],
+      [["sql", "select 1", "--timeout", "0"], /--timeout must be 1 to 86400 seconds, got 0/]
+    ]
+    for (const [args, message] of cases) {
+      const result = await run(args, env, 30_000)
+      assert.strictEqual(result.code, 2, `${args.join(" ")}: ${result.stderr}`)
+      assert.match(result.stderr, message, args.join(" "))
+      noStack(result.stderr)
+    }
+    // Nothing was recorded by a refused job.
+    const runs = await run(["sql", "select count(*)::int as n from snapshot_run", "-o", "json"], env)
+    assert.deepStrictEqual(JSON.parse(runs.stdout), [{ n: 0 }])
+    // A statement that starts with a comment goes after --.
+    const comment = await run(["sql", "-o", "json", "--", "-- a note\nselect 1 as one"], env)
+    assert.strictEqual(comment.code, 0, comment.stderr)
+    assert.deepStrictEqual(JSON.parse(comment.stdout), [{ one: 1 }])
+  })
+})
+
+describe.skipIf(postgresUrl === undefined)(
+  "exit codes, signals and run records (PostgreSQL)",
+  { timeout: 240_000 },
+  () => {
+    let emulator: Emulator.Emulator
+    let url: string
+    let drop: () => Promise<void>
+    let env: Record<string, string>
+
+    beforeAll(async () => {
+      emulator = await Emulator.start({ scenario: { seed: 71, pipelines: 2, executionsPerPipeline: 30, running: 0 } })
+      const db = await freshPostgres()
+      url = db.url
+      drop = db.drop
+      env = { PIPETRAIL_ENDPOINT_URL: emulator.url, PIPETRAIL_DATABASE_URL: url }
+    })
+
+    afterAll(async () => {
+      await emulator.close()
+      await drop()
+    })
+
+    it("a job where nothing could be fetched exits 1, with --pipeline as with --all-pipelines", async () => {
+      emulator.setFaults({ forceError: { type: "AccessDeniedException", status: 400, message: "denied" } })
+      try {
+        const name = emulator.pipelines()[0]!.name
+        for (const selection of [["--pipeline", name], ["--all-pipelines"]]) {
+          const result = await run(["snapshot", ...selection, "--source", "denied", "--max-attempts", "1"], env)
+          assert.strictEqual(result.code, 1, `${selection.join(" ")}: ${result.stderr}`)
+          noStack(result.stderr)
+        }
+      } finally {
+        emulator.setFaults({})
+      }
+    })
+
+    it("snapshot stopped by SIGTERM exits 143, and its run counts exactly the rows it wrote", async () => {
+      emulator.setFaults({ latency: 40 })
+      const job = start(
+        [
+          "snapshot",
+          "--all-pipelines",
+          "--source",
+          "stopped",
+          "--batch-size",
+          "4",
+          "--concurrency",
+          "2",
+          "--log-level",
+          "info"
+        ],
+        env
+      )
+      const deadline = Date.now() + 60_000
+      while (Date.now() < deadline) {
+        const [{ n }] = (await rows<{ n: number }>(
+          url,
+          "select count(*)::int as n from execution_snapshot where source = 'stopped'"
+        )) as [{ n: number }]
+        if (n >= 8) break
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      job.child.kill("SIGTERM")
+      const result = await job.done
+      emulator.setFaults({})
+      assert.strictEqual(result.code, 143, result.stderr)
+      const [record] = await rows<{ outcome: string; new_snapshots: number; written: number }>(
+        url,
+        `select r.outcome, r.new_snapshots,
+         (select count(*)::int from execution_snapshot s where s.first_run_id = r.id) as written
+       from snapshot_run r where r.source = 'stopped'`
+      )
+      assert.strictEqual(record!.outcome, "interrupted")
+      assert.strictEqual(record!.new_snapshots, record!.written)
+      assert.isBelow(record!.written, 60)
+      assert.match(result.stderr, /run \d+ started/)
+    })
+
+    it("logs each run's start, each pipeline's own counts and the end at --log-level info", async () => {
+      const result = await run(["snapshot", "--all-pipelines", "--source", "logged", "--log-level", "info"], env)
+      assert.strictEqual(result.code, 0, result.stderr)
+      assert.match(result.stderr, /run \d+ started: every pipeline/)
+      for (const p of emulator.pipelines())
+        assert.match(result.stderr, new RegExp(`${p.name}: 30 fetched, 30 new, 0 unchanged`))
+      assert.match(result.stderr, /run \d+ succeeded: 60 fetched, 60 new/)
+      const quiet = await run(["snapshot", "--all-pipelines", "--source", "logged"], env)
+      assert.strictEqual(quiet.stderr, "")
+    })
+
+    it("watch goes on after failed ticks, backs off, and its exit code reflects the ticks", async () => {
+      const port = await closedPort()
+      const down = { ...env, PIPETRAIL_ENDPOINT_URL: `http://127.0.0.1:${port}` }
+      const failing = await run(
+        ["watch", "--all-pipelines", "--every", "1s", "--ticks", "3", "--source", "down", "--max-attempts", "1"],
+        down
+      )
+      assert.strictEqual(failing.code, 1, failing.stderr)
+      assert.strictEqual(failing.stderr.match(/tick failed/g)?.length, 3, failing.stderr)
+      assert.match(failing.stderr, /all 3 ticks failed/)
+
+      // The endpoint comes up after the first tick: the watch recovers, and exits 3 (one tick failed).
+      const watch = start(
+        ["watch", "--all-pipelines", "--every", "1s", "--ticks", "3", "--source", "recovers", "--max-attempts", "1"],
+        down
+      )
+      await until(() => watch.stderr().includes("tick failed"), 30_000, "the first failed tick")
+      const late = await Emulator.start({ port, scenario: { seed: 71, pipelines: 2, executionsPerPipeline: 30 } })
+      try {
+        const result = await watch.done
+        assert.strictEqual(result.code, 3, result.stderr)
+        assert.match(result.stderr, /1 of 3 ticks failed or were partial/)
+        assert.strictEqual(result.stdout.match(/succeeded/g)?.length, 2, result.stdout)
+      } finally {
+        await late.close()
+      }
+    })
+
+    it("sql stopped by SIGINT cancels the statement on the server and exits 130", async () => {
+      const statement = "select count(*) from generate_series(1, 2000000000) as g -- pipetrail-cancel-test"
+      const sql = start(["sql", statement], env)
+      const running = () =>
+        rows<{ n: number }>(
+          url,
+          "select count(*)::int as n from pg_stat_activity where query like '%pipetrail-cancel-test%' and state = 'active' and pid <> pg_backend_pid()"
+        ).then((r) => r[0]!.n)
+      const deadline = Date.now() + 30_000
+      while ((await running()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+      assert.strictEqual(await running(), 1, "the statement never started")
+      sql.child.kill("SIGINT")
+      const result = await sql.done
+      assert.strictEqual(result.code, 130, result.stderr)
+      noStack(result.stderr)
+      const gone = Date.now() + 5_000
+      while ((await running()) > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 100))
+      assert.strictEqual(await running(), 0, "the statement still runs on the server")
+    })
+  }
+)
