@@ -184,6 +184,25 @@ describe.skipIf(postgresUrl === undefined)(
       }
     })
 
+    it("sql whose backend is terminated from outside fails with one line, no crash", async () => {
+      const statement = "select count(*) from generate_series(1, 2000000000) as g -- pipetrail-terminate-test"
+      const sql = start(["sql", statement], env)
+      const pids = () =>
+        rows<{ pid: number }>(
+          url,
+          "select pid from pg_stat_activity where query like '%pipetrail-terminate-test%' and state = 'active' and pid <> pg_backend_pid()"
+        )
+      const deadline = Date.now() + 30_000
+      while ((await pids()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+      await rows(url, "select pg_terminate_backend($1)", [(await pids())[0]!.pid])
+      const result = await sql.done
+      assert.strictEqual(result.code, 1, result.stderr)
+      assert.match(result.stderr, /terminat/)
+      assert.strictEqual(result.stderr.trim().split("\n").length, 1, result.stderr)
+      noStack(result.stderr)
+      assert.notMatch(result.stderr, /Unhandled 'error' event/)
+    })
+
     it("sql stopped by SIGINT cancels the statement on the server and exits 130", async () => {
       const statement = "select count(*) from generate_series(1, 2000000000) as g -- pipetrail-cancel-test"
       const sql = start(["sql", statement], env)
