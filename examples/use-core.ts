@@ -2,7 +2,8 @@ import { CodePipeline, ExecutionDocument } from "@pipetrail/core"
 import { Effect, Stream } from "effect"
 
 // The five newest executions of a pipeline, each merged with its list summary (start and
-// last-update times only exist there). Fails with a typed CodePipelineError, never `unknown`.
+// last-update times only exist there). Fails with a typed CodePipelineError (or a MergeMismatchError
+// if a summary and a detail disagree on the execution), never `unknown`.
 export const newestExecutions = (pipelineName: string) =>
   Effect.gen(function* () {
     const codepipeline = yield* CodePipeline.CodePipeline
@@ -12,7 +13,7 @@ export const newestExecutions = (pipelineName: string) =>
         (summary) =>
           codepipeline
             .getPipelineExecution(pipelineName, summary.pipelineExecutionId)
-            .pipe(Effect.map((detail) => ExecutionDocument.make(detail, summary))),
+            .pipe(Effect.flatMap((detail) => ExecutionDocument.make(detail, summary))),
         { concurrency: 4 }
       ),
       Stream.runCollect

@@ -1,6 +1,7 @@
 import { CodePipeline, type CodePipelineError, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
 import { DatabaseError, SnapshotStore } from "@pipetrail/store"
 import { Cause, Chunk, Effect, Exit, Ref, Schedule, Stream } from "effect"
+import { rejectionOf } from "./internal/rejected.js"
 import * as Output from "./Output.js"
 
 /** What a snapshot job fetches and how. */
@@ -78,21 +79,13 @@ export const run = (options: JobOptions) =>
       `run ${runId} started: ${options.pipelines === "all" ? "every pipeline" : options.pipelines.join(", ")}${options.incremental ? " (incremental)" : ""}`
     )
 
-    const reject = (error: CodePipelineError.ResponseDecodeError) =>
+    const reject = (rejected: Omit<SnapshotStore.RejectedInput, "source" | "runId">) =>
       store
-        .recordRejected({
-          source: options.source,
-          runId,
-          operation: error.operation,
-          ...(error.pipelineName === undefined ? {} : { pipelineName: error.pipelineName }),
-          ...(error.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: error.pipelineExecutionId }),
-          payload: error.payload,
-          issue: error.issue
-        })
+        .recordRejected({ ...rejected, source: options.source, runId })
         .pipe(
           Effect.zipRight(add({ rejected: 1 })),
           Effect.zipRight(
-            Effect.logWarning(`kept a malformed ${error.operation} response: ${error.issue.split("\n")[0]}`)
+            Effect.logWarning(`kept a rejected ${rejected.operation} response: ${rejected.issue.split("\n")[0]}`)
           )
         )
 
@@ -124,7 +117,9 @@ export const run = (options: JobOptions) =>
           head !== undefined && head.status === summary.status && PipelineExecution.isTerminal(head.status as never)
         )
       }
-      let listed = codepipeline.listPipelineExecutions(pipelineName, { onMalformed: reject })
+      let listed = codepipeline.listPipelineExecutions(pipelineName, {
+        onMalformed: (error) => reject(rejectionOf(error)!)
+      })
       if (options.since !== undefined) {
         const since = options.since
         listed = Stream.takeWhile(listed, (s) => s.startTime === undefined || s.startTime >= since)
@@ -143,22 +138,25 @@ export const run = (options: JobOptions) =>
         Stream.mapEffect(
           (summary) =>
             codepipeline.getPipelineExecution(pipelineName, summary.pipelineExecutionId).pipe(
-              Effect.map((detail) => ExecutionDocument.make(detail, summary)),
+              Effect.flatMap((detail) => ExecutionDocument.make(detail, summary)),
               Effect.tap(() => {
                 mine.fetched += 1
                 return add({ fetched: 1 })
               }),
-              Effect.catchAll((error) =>
-                (error._tag === "ResponseDecodeError"
-                  ? reject(error)
-                  : fail({
-                      pipelineName,
-                      pipelineExecutionId: summary.pipelineExecutionId,
-                      error: error._tag,
-                      message: error.message
-                    })
+              Effect.catchAll((error) => {
+                // A response that is malformed or about another execution is kept, never stored as this one.
+                const rejected = rejectionOf(error)
+                return (
+                  rejected !== undefined
+                    ? reject(rejected)
+                    : fail({
+                        pipelineName,
+                        pipelineExecutionId: summary.pipelineExecutionId,
+                        error: error._tag,
+                        message: error.message
+                      })
                 ).pipe(Effect.as(undefined))
-              )
+              })
             ),
           { concurrency: options.concurrency }
         ),

@@ -27,7 +27,8 @@ import {
   InvalidInputError,
   isRetryable,
   NetworkError,
-  ResponseDecodeError
+  ResponseDecodeError,
+  ResponseMismatchError
 } from "./CodePipelineError.js"
 import { NextToken, PipelineExecutionId, PipelineName, parse, StageName } from "./Identifiers.js"
 import * as RateLimiter from "./internal/rateLimiter.js"
@@ -228,15 +229,44 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
 
     const decodeExecution = (context: RequestContext) => decodeWith(PipelineExecution, context)
 
+    /**
+     * The execution of a `GetPipelineExecution` answer, if it is the one asked for: its id must be
+     * the requested id (one without an id fails decoding), and its pipeline name the requested name
+     * (taken from the request when the body has none). Anything else is a `ResponseMismatchError`.
+     */
+    const sameExecution = (
+      context: RequestContext & { readonly pipelineName: string; readonly pipelineExecutionId: string },
+      payload: { readonly pipelineExecution?: unknown }
+    ): Effect.Effect<unknown, ResponseMismatchError> => {
+      const execution = payload.pipelineExecution
+      if (typeof execution !== "object" || execution === null || Array.isArray(execution))
+        return Effect.succeed(execution)
+      const body = execution as { readonly pipelineName?: unknown; readonly pipelineExecutionId?: unknown }
+      // A body without an id names nothing: the schema refuses it as malformed.
+      const sameId = body.pipelineExecutionId === undefined || body.pipelineExecutionId === context.pipelineExecutionId
+      const sameName = body.pipelineName === undefined || body.pipelineName === context.pipelineName
+      if (sameId && sameName) {
+        return Effect.succeed(body.pipelineName === undefined ? { ...body, pipelineName: context.pipelineName } : body)
+      }
+      return Effect.fail(
+        new ResponseMismatchError({
+          operation: context.operation,
+          pipelineName: context.pipelineName,
+          pipelineExecutionId: context.pipelineExecutionId,
+          ...(typeof body.pipelineName === "string" ? { receivedPipelineName: body.pipelineName } : {}),
+          ...(typeof body.pipelineExecutionId === "string"
+            ? { receivedPipelineExecutionId: body.pipelineExecutionId }
+            : {}),
+          payload
+        })
+      )
+    }
+
     const getPipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
       Effect.gen(function* () {
         const name = yield* parse(PipelineName, "pipelineName")(pipelineName)
         const id = yield* parse(PipelineExecutionId, "pipelineExecutionId")(pipelineExecutionId)
-        const context: RequestContext = {
-          operation: "GetPipelineExecution",
-          pipelineName: name,
-          pipelineExecutionId: id
-        }
+        const context = { operation: "GetPipelineExecution", pipelineName: name, pipelineExecutionId: id } as const
         const output = yield* send(context, (abortSignal) =>
           client.send(new GetPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id }), { abortSignal })
         )
@@ -250,7 +280,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
             issue: "the response has no pipelineExecution"
           })
         }
-        return yield* decodeExecution(context)(payload.pipelineExecution)
+        return yield* decodeExecution(context)(yield* sameExecution(context, payload))
       })
 
     const listPipelineExecutions = <E = never>(pipelineName: string, options: ListExecutionsOptions<E> = {}) =>

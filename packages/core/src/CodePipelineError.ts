@@ -86,6 +86,31 @@ export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>
   }
 }
 
+/**
+ * A response about something other than what was asked: `GetPipelineExecution` of one execution
+ * answered with another execution or another pipeline (a proxy, a cache, a faulty endpoint). Never
+ * decoded into an execution; `payload` is the response as received, kept like a malformed one.
+ */
+export class ResponseMismatchError extends Schema.TaggedError<ResponseMismatchError>()("ResponseMismatchError", {
+  operation: Operation,
+  pipelineName: Schema.String,
+  pipelineExecutionId: Schema.optional(Schema.String),
+  receivedPipelineName: Schema.optional(Schema.String),
+  receivedPipelineExecutionId: Schema.optional(Schema.String),
+  payload: Schema.Unknown
+}) {
+  /** The mismatch in words, as `ResponseDecodeError.issue` says what did not decode. */
+  get issue(): string {
+    const asked = `${this.pipelineName}${this.pipelineExecutionId === undefined ? "" : `/${this.pipelineExecutionId}`}`
+    const got = `${this.receivedPipelineName ?? "?"}${this.receivedPipelineExecutionId === undefined ? "" : `/${this.receivedPipelineExecutionId}`}`
+    return `asked for ${asked}, the response is about ${got}`
+  }
+
+  override get message(): string {
+    return `${this.operation} answered about something else: ${this.issue}`
+  }
+}
+
 /** Every way a CodePipeline call can fail. */
 export type CodePipelineError =
   | InvalidInputError
@@ -98,6 +123,7 @@ export type CodePipelineError =
   | ServiceFaultError
   | NetworkError
   | ResponseDecodeError
+  | ResponseMismatchError
 
 /** Whether a failed call is worth retrying: throttling, network, and faults that are not a 4xx. */
 export const isRetryable = (error: CodePipelineError): boolean =>

@@ -28,14 +28,36 @@ const allIssues: SchemaAST.ParseOptions = { errors: "all", onExcessProperty: "pr
 const decodeFirst = Schema.decodeUnknownEither(ExecutionDocument, options)
 const decodeAll = Schema.decodeUnknownEither(ExecutionDocument, allIssues)
 
+/** A detail and a list summary of two different executions were given to `make`: they are never merged. */
+export class MergeMismatchError extends Schema.TaggedError<MergeMismatchError>()("MergeMismatchError", {
+  detailExecutionId: Schema.String,
+  summaryExecutionId: Schema.String
+}) {
+  override get message(): string {
+    return `the summary of execution ${this.summaryExecutionId} cannot be merged into execution ${this.detailExecutionId}`
+  }
+}
+
 /**
  * Merges a detail with its list summary. The detail wins where both speak (it was fetched
  * later); the summary adds what only it has. Fields AWS added after this schema are kept.
+ * Fails with `MergeMismatchError` when the two are about different executions.
  */
-export const make = (detail: PipelineExecution, summary?: PipelineExecutionSummary): ExecutionDocument => {
-  if (summary === undefined) return detail
+export const make = (
+  detail: PipelineExecution,
+  summary?: PipelineExecutionSummary
+): Either.Either<ExecutionDocument, MergeMismatchError> => {
+  if (summary === undefined) return Either.right(detail)
+  if (summary.pipelineExecutionId !== detail.pipelineExecutionId) {
+    return Either.left(
+      new MergeMismatchError({
+        detailExecutionId: detail.pipelineExecutionId,
+        summaryExecutionId: summary.pipelineExecutionId
+      })
+    )
+  }
   const { pipelineExecutionId: _id, status: _status, ...fromSummary } = summary
-  return { ...fromSummary, ...detail }
+  return Either.right({ ...fromSummary, ...detail })
 }
 
 /** Decodes a stored or received JSON document; fails with a `ParseError` listing every issue. */

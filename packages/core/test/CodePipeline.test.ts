@@ -427,12 +427,12 @@ describe("CodePipeline over the real SDK against the emulator", () => {
       const name = emulator.pipelines()[0]!.name
       const [summary] = Chunk.toReadonlyArray(yield* Stream.runCollect(service.listPipelineExecutions(name)))
       const detail = yield* service.getPipelineExecution(name, summary!.pipelineExecutionId)
-      const doc = ExecutionDocument.make(detail, summary)
+      const doc = yield* ExecutionDocument.make(detail, summary)
       assert.isDefined(doc.startTime)
       assert.isDefined(doc.lastUpdateTime)
       assert.strictEqual(
         ExecutionDocument.contentHash(doc),
-        ExecutionDocument.contentHash(ExecutionDocument.make(detail, summary))
+        ExecutionDocument.contentHash(yield* ExecutionDocument.make(detail, summary))
       )
     })
   )

@@ -115,13 +115,13 @@ describe("PipelineExecution", () => {
       sourceRevisions: [{ actionName: "Source", revisionId: "abc" }],
       stopTrigger: { reason: "because" }
     })
-    const doc = ExecutionDocument.make(detail, summary)
+    const doc = Either.getOrThrow(ExecutionDocument.make(detail, summary))
     assert.strictEqual(doc.status, "Succeeded")
     assert.strictEqual(doc.startTime?.toISOString(), "2025-06-01T00:00:00.000Z")
     assert.strictEqual(doc.lastUpdateTime?.toISOString(), "2025-06-01T00:10:00.000Z")
     assert.strictEqual(doc.sourceRevisions?.[0]?.actionName, "Source")
     assert.strictEqual(doc.stopTrigger?.reason, "because")
-    assert.deepStrictEqual(ExecutionDocument.make(detail), detail)
+    assert.deepStrictEqual(ExecutionDocument.make(detail), Either.right(detail))
   })
 
   it("keeps fields AWS adds after this schema through decode and encode", () => {

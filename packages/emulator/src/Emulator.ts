@@ -50,6 +50,12 @@ export interface Faults {
   readonly latency?: number | { readonly min: number; readonly max: number }
   /** Fraction of successful answers returned malformed (unknown enum, missing field, wrong type). */
   readonly malformedRate?: number
+  /**
+   * Fraction of `GetPipelineExecution` answers about something else: another execution of the
+   * pipeline (or an unknown id), or the right id under another pipeline's name, as a faulty proxy
+   * or cache would answer.
+   */
+  readonly mismatchRate?: number
   /** Which operations may be malformed (default: GetPipelineExecution). */
   readonly malformedOperations?: ReadonlyArray<Operation>
   /** Answer every request with this error (`AccessDeniedException`, `ExpiredTokenException`…). */
@@ -84,6 +90,8 @@ export interface Stats {
   readonly dropped: number
   /** Answers sent malformed. */
   readonly malformed: number
+  /** `GetPipelineExecution` answers sent about another execution or pipeline. */
+  readonly mismatched: number
 }
 
 /** A running emulator. */
@@ -107,7 +115,14 @@ export interface Emulator {
   readonly close: () => Promise<void>
 }
 
-const emptyStats = (): Stats => ({ requests: {}, throttled: 0, serverErrors: 0, dropped: 0, malformed: 0 })
+const emptyStats = (): Stats => ({
+  requests: {},
+  throttled: 0,
+  serverErrors: 0,
+  dropped: 0,
+  malformed: 0,
+  mismatched: 0
+})
 
 const readBody = (req: IncomingMessage): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -154,7 +169,8 @@ export const faultsProblem = (faults: Faults): string | undefined => {
     ["throttleRate", faults.throttleRate],
     ["serverErrorRate", faults.serverErrorRate],
     ["dropConnectionRate", faults.dropConnectionRate],
-    ["malformedRate", faults.malformedRate]
+    ["malformedRate", faults.malformedRate],
+    ["mismatchRate", faults.mismatchRate]
   ] as const) {
     if (rate !== undefined && !(rate >= 0 && rate <= 1)) return `${name} must be between 0 and 1, got ${rate}`
   }
@@ -376,6 +392,21 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
             : ((output.pipelineExecutionSummaries as Array<Record<string, unknown>> | undefined)?.[0] ??
               (output.pipelines as Array<Record<string, unknown>> | undefined)?.[0])
         if (target !== undefined) random.pick(malformations)(target, random)
+      }
+      if (operation === "GetPipelineExecution" && random.chance(faults.mismatchRate ?? 0)) {
+        count("mismatched")
+        const asked = output.pipelineExecution as Record<string, unknown>
+        const others = (executions.get(String(asked.pipelineName)) ?? []).filter(
+          (e) => e.pipelineExecutionId !== asked.pipelineExecutionId
+        )
+        output.pipelineExecution = random.chance(0.25)
+          ? { ...asked, pipelineName: `${String(asked.pipelineName)}-other` }
+          : others.length > 0
+            ? handle("GetPipelineExecution", {
+                pipelineName: asked.pipelineName,
+                pipelineExecutionId: random.pick(others).pipelineExecutionId
+              }).pipelineExecution
+            : { ...asked, pipelineExecutionId: "00000000-0000-4000-8000-000000000000" }
       }
       return send(res, 200, output, requestId)
     } catch (error) {

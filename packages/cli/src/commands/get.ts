@@ -4,6 +4,7 @@ import { SnapshotStore } from "@pipetrail/store"
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import { awsConfig, globalOptions, loggerLayer, storeLayer } from "../Global.js"
 import { documentRows } from "../internal/format.js"
+import { rejectionOf } from "../internal/rejected.js"
 import { resolveSource } from "../internal/source.js"
 import * as Output from "../Output.js"
 
@@ -21,17 +22,28 @@ export const get = Command.make(
       const pipelineName = yield* Identifiers.parse(Identifiers.PipelineName, "pipeline")(c.pipeline)
       const executionId = yield* Identifiers.parse(Identifiers.PipelineExecutionId, "execution-id")(c.executionId)
       const codepipeline = yield* CodePipeline.CodePipeline
-      const detail = yield* codepipeline.getPipelineExecution(pipelineName, executionId)
+      const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
+      // A malformed response, or one about another execution, is kept in rejected_response, then reported.
+      const keep = <E extends { readonly _tag: string }>(error: E) => {
+        const rejected = rejectionOf(error)
+        if (rejected === undefined || Option.isNone(store)) return Effect.fail(error)
+        return resolveSource(c).pipe(
+          Effect.flatMap((source) => store.value.recordRejected({ ...rejected, source })),
+          Effect.flatMap((id) => Effect.logWarning(`kept the rejected response as rejected_response ${id}`)),
+          Effect.zipRight(Effect.fail(error))
+        )
+      }
+      const detail = yield* codepipeline.getPipelineExecution(pipelineName, executionId).pipe(Effect.catchAll(keep))
       // Times only exist on list summaries: look for this one among the newest 500.
       const summary = yield* codepipeline.listPipelineExecutions(pipelineName).pipe(
         Stream.take(500),
         Stream.filter((s) => s.pipelineExecutionId === executionId),
         Stream.take(1),
         Stream.runCollect,
-        Effect.map(Chunk.head)
+        Effect.map(Chunk.head),
+        Effect.catchAll(keep)
       )
-      const document = ExecutionDocument.make(detail, Option.getOrUndefined(summary))
-      const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
+      const document = yield* ExecutionDocument.make(detail, Option.getOrUndefined(summary))
       if (Option.isSome(store)) {
         const source = yield* resolveSource(c)
         const result = yield* store.value.record({ source, document })

@@ -1,0 +1,147 @@
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import type { CodePipelineClient as SdkClient } from "@aws-sdk/client-codepipeline"
+import { assert, describe, it } from "@effect/vitest"
+import { CodePipeline, ExecutionDocument, PipelineExecution, PipelineExecutionSummary } from "@pipetrail/core"
+import { Context, Effect, Either, Exit, FastCheck as fc, Layer, Schema } from "effect"
+import { credentials } from "./utils.js"
+
+// Invariant: a GetPipelineExecution answer becomes an execution only if it is about the execution
+// asked for (same id; same pipeline name, or none, then taken from the request); anything else is a
+// ResponseMismatchError carrying the response. A detail and a summary of two executions never merge.
+
+const asked = { pipelineName: "payments-api", pipelineExecutionId: "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4" }
+
+const body = (execution: Record<string, unknown>) =>
+  JSON.stringify({ pipelineExecution: { pipelineVersion: 3, status: "Succeeded", ...execution } })
+
+/** A raw HTTP endpoint (not the emulator) answering every request with `answer()`. */
+const endpoint = (answer: () => string) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<Server>((resolve) => {
+          const server = createServer((req, res) => {
+            req.resume()
+            req.on("end", () => {
+              res.writeHead(200, { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "req-1" })
+              res.end(answer())
+            })
+          })
+          server.listen(0, "127.0.0.1", () => resolve(server))
+        })
+    ),
+    (server) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  )
+
+const serviceAt = (server: Server) =>
+  Effect.map(
+    Layer.build(
+      CodePipeline.layer({
+        region: "us-east-1",
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        credentials,
+        maxAttempts: 1
+      })
+    ),
+    (context) => Context.get(context, CodePipeline.CodePipeline)
+  )
+
+describe("response identity over the real SDK", () => {
+  it.scopedLive("refuses an answer about another execution or pipeline, and fills a missing pipeline name", () =>
+    Effect.gen(function* () {
+      let answer = ""
+      const service = yield* serviceAt(yield* endpoint(() => answer))
+      const get = service.getPipelineExecution(asked.pipelineName, asked.pipelineExecutionId)
+
+      answer = body({ pipelineName: asked.pipelineName, pipelineExecutionId: "0e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b" })
+      const otherExecution = yield* Effect.flip(get)
+      assert.strictEqual(otherExecution._tag, "ResponseMismatchError")
+      if (otherExecution._tag !== "ResponseMismatchError") return
+      assert.strictEqual(otherExecution.pipelineExecutionId, asked.pipelineExecutionId)
+      assert.strictEqual(otherExecution.receivedPipelineExecutionId, "0e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b")
+      assert.match(
+        otherExecution.message,
+        /asked for payments-api\/3137f7cb-.*, the response is about payments-api\/0e2f3a4b-/
+      )
+      assert.isDefined((otherExecution.payload as { pipelineExecution?: unknown }).pipelineExecution)
+
+      answer = body({ pipelineName: "billing-api", pipelineExecutionId: asked.pipelineExecutionId })
+      const otherPipeline = yield* Effect.flip(get)
+      assert.strictEqual(otherPipeline._tag, "ResponseMismatchError")
+
+      answer = body({ pipelineExecutionId: asked.pipelineExecutionId })
+      const filled = yield* get
+      assert.strictEqual<string>(filled.pipelineName, asked.pipelineName)
+    })
+  )
+})
+
+/** An SDK client whose every `send` resolves with `output`: the service's logic without HTTP. */
+const answering = (output: () => unknown) =>
+  Layer.succeed(CodePipeline.CodePipelineClient, { send: async () => output() } as unknown as SdkClient)
+
+describe("response identity, as a property", () => {
+  const uuid = fc.uuid().map((u) => u.toLowerCase())
+  const name = fc.stringMatching(/^[A-Za-z0-9.@_-]{1,100}$/)
+
+  it("an answer becomes an execution exactly when its id and pipeline name are the ones asked for", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        name,
+        uuid,
+        fc.option(name, { nil: undefined }),
+        fc.option(uuid, { nil: undefined }),
+        async (askedName, askedId, bodyName, bodyId) => {
+          const pipelineExecutionId = bodyId ?? askedId
+          const execution = {
+            ...(bodyName === undefined ? {} : { pipelineName: bodyName }),
+            pipelineExecutionId,
+            pipelineVersion: 1,
+            status: "InProgress"
+          }
+          const exit = await Effect.runPromiseExit(
+            Effect.flatMap(CodePipeline.make({ maxAttempts: 1, requestsPerSecond: 1000 }), (service) =>
+              service.getPipelineExecution(askedName, askedId)
+            ).pipe(Effect.provide(answering(() => ({ pipelineExecution: execution }))))
+          )
+          const same = pipelineExecutionId === askedId && (bodyName === undefined || bodyName === askedName)
+          if (same) {
+            assert.isTrue(Exit.isSuccess(exit), JSON.stringify(exit))
+            if (Exit.isSuccess(exit)) {
+              assert.strictEqual<string>(exit.value.pipelineExecutionId, askedId)
+              assert.strictEqual<string>(exit.value.pipelineName, askedName)
+            }
+          } else {
+            assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail")
+            if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+              assert.strictEqual(exit.cause.error._tag, "ResponseMismatchError")
+            }
+          }
+        }
+      ),
+      { numRuns: 200 }
+    )
+  })
+
+  it("a detail and a summary merge only when they are about the same execution", () => {
+    const decodeDetail = Schema.decodeUnknownSync(PipelineExecution.PipelineExecution)
+    const decodeSummary = Schema.decodeUnknownSync(PipelineExecutionSummary.PipelineExecutionSummary)
+    fc.assert(
+      fc.property(uuid, uuid, fc.boolean(), (detailId, otherId, same) => {
+        const summaryId = same ? detailId : otherId
+        const detail = decodeDetail({
+          pipelineName: "p",
+          pipelineExecutionId: detailId,
+          pipelineVersion: 1,
+          status: "Succeeded"
+        })
+        const summary = decodeSummary({ pipelineExecutionId: summaryId, status: "Succeeded", startTime: 0 })
+        const merged = ExecutionDocument.make(detail, summary)
+        assert.strictEqual(Either.isRight(merged), detailId === summaryId)
+        if (Either.isLeft(merged)) assert.strictEqual(merged.left._tag, "MergeMismatchError")
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
