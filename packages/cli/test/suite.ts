@@ -174,6 +174,36 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       assert.strictEqual((stored[0] as { n: number }).n + mismatched, 8)
     })
 
+    it("a body the SDK cannot read (HTML, truncated, not JSON, string timestamps) is kept as the bytes that arrived", async () => {
+      const name = emulator.pipelines()[2]!.name
+      emulator.setFaults({ malformedBodyRate: 0.5 })
+      const before = emulator.stats().malformedBodies
+      const result = await run(["snapshot", "--pipeline", name, "--source", "raw-bodies", "-o", "json"], env)
+      const broken = emulator.stats().malformedBodies - before
+      emulator.setFaults({})
+      assert.strictEqual(result.code, 3, result.stderr)
+      assert.isAbove(broken, 0)
+      assert.strictEqual(JSON.parse(result.stdout).rejected, broken)
+      const kept = (await sql(
+        `select http_status, request_id is not null as has_request_id, payload_is_raw, content_type,
+           convert_from(payload, 'UTF8') as body
+         from rejected_response where source = 'raw-bodies'`
+      )) as Array<{
+        http_status: number
+        has_request_id: boolean
+        payload_is_raw: boolean
+        content_type: string
+        body: string
+      }>
+      assert.strictEqual(kept.length, broken)
+      for (const row of kept) {
+        assert.deepInclude(row, { http_status: 200, has_request_id: true, payload_is_raw: true })
+        if (row.content_type === "text/html") assert.match(row.body, /^<html><head><title>502 Bad Gateway/)
+        if (row.content_type === "text/plain")
+          assert.strictEqual(row.body, "upstream connect error or disconnect/reset before headers")
+      }
+    })
+
     it("get keeps what it rejects", async () => {
       const e = emulator.executions()[0]!
       emulator.setFaults({ mismatchRate: 1 })
@@ -325,7 +355,8 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
           "0004_head_changed_at",
           "0005_head_list_index",
           "0006_snapshot_trigger_when",
-          "0007_reader_role"
+          "0007_reader_role",
+          "0008_rejected_response_http"
         ]
       )
       for (const m of list) assert.notStrictEqual(m.applied_at, "pending")

@@ -32,6 +32,7 @@ import {
 } from "./CodePipelineError.js"
 import { NextToken, PipelineExecutionId, PipelineName, parse, StageName } from "./Identifiers.js"
 import * as RateLimiter from "./internal/rateLimiter.js"
+import { type Capture, captureRaw, jsonOf, type RawResponse } from "./internal/rawResponse.js"
 import { fromSdkError, type RequestContext } from "./internal/sdkError.js"
 import { isTerminal, PipelineExecution } from "./PipelineExecution.js"
 import { PipelineExecutionSummary } from "./PipelineExecutionSummary.js"
@@ -144,6 +145,16 @@ const withoutMetadata = (output: object): unknown => {
   return rest
 }
 
+/**
+ * What the service sent: the body as it arrived, parsed here, so members the installed SDK does not
+ * know yet are kept (its deserializer drops them); the SDK's output only where no body was captured
+ * (a client without HTTP, such as a test double).
+ */
+const bodyOf = (output: object, raw: RawResponse | undefined): unknown => {
+  const json = raw === undefined ? undefined : jsonOf(raw)
+  return json !== undefined ? json : withoutMetadata(output)
+}
+
 const validatePageSize = (value: number | undefined, max: number) =>
   value === undefined || (Number.isInteger(value) && value >= 1 && value <= max)
     ? Effect.succeed(value)
@@ -172,10 +183,17 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
       Schedule.intersect(Schedule.recurs(Math.max(0, (config.maxAttempts ?? 8) - 1)))
     )
 
-    const attempt = <A>(context: RequestContext, call: (signal: AbortSignal) => Promise<A>) =>
+    /** One request; its response body, as it arrived, comes back with the SDK's output. */
+    const attempt = <A>(context: RequestContext, call: (signal: AbortSignal, capture: Capture) => Promise<A>) =>
       limiter.take.pipe(
         Effect.zipRight(
-          Effect.tryPromise({ try: call, catch: (cause) => fromSdkError(context, cause) }).pipe(
+          Effect.suspend(() => {
+            const capture: Capture = {}
+            return Effect.tryPromise({
+              try: async (signal) => ({ output: await call(signal, capture), raw: capture.raw }),
+              catch: (cause) => fromSdkError(context, cause, capture.raw)
+            })
+          }).pipe(
             Effect.timeoutFail({
               duration: timeout,
               onTimeout: () =>
@@ -194,7 +212,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         semaphore.withPermits(1)
       )
 
-    const send = <A>(context: RequestContext, call: (signal: AbortSignal) => Promise<A>) =>
+    const send = <A>(context: RequestContext, call: (signal: AbortSignal, capture: Capture) => Promise<A>) =>
       attempt(context, call).pipe(
         Effect.tapError((error) =>
           isRetryable(error)
@@ -209,7 +227,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
 
     const decodeWith = <A, I>(schema: Schema.Schema<A, I>, context: RequestContext) => {
       const decode = Schema.decodeUnknownEither(schema, decodeOptions)
-      return (payload: unknown): Effect.Effect<A, ResponseDecodeError> =>
+      return (payload: unknown, response: RawResponse | undefined): Effect.Effect<A, ResponseDecodeError> =>
         Either.match(tooDeep(payload) ?? decode(payload), {
           onLeft: (error) =>
             Effect.fail(
@@ -220,14 +238,16 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
                   ? {}
                   : { pipelineExecutionId: context.pipelineExecutionId }),
                 payload,
-                issue: formatIssue(error)
+                issue: formatIssue(error),
+                ...(response === undefined ? {} : { response })
               })
             ),
           onRight: Effect.succeed
         })
     }
 
-    const decodeExecution = (context: RequestContext) => decodeWith(PipelineExecution, context)
+    const decodeExecution = (context: RequestContext, response: RawResponse | undefined) => (payload: unknown) =>
+      decodeWith(PipelineExecution, context)(payload, response)
 
     /**
      * The execution of a `GetPipelineExecution` answer, if it is the one asked for: its id must be
@@ -236,7 +256,8 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
      */
     const sameExecution = (
       context: RequestContext & { readonly pipelineName: string; readonly pipelineExecutionId: string },
-      payload: { readonly pipelineExecution?: unknown }
+      payload: { readonly pipelineExecution?: unknown },
+      response: RawResponse | undefined
     ): Effect.Effect<unknown, ResponseMismatchError> => {
       const execution = payload.pipelineExecution
       if (typeof execution !== "object" || execution === null || Array.isArray(execution))
@@ -257,7 +278,8 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
           ...(typeof body.pipelineExecutionId === "string"
             ? { receivedPipelineExecutionId: body.pipelineExecutionId }
             : {}),
-          payload
+          payload,
+          ...(response === undefined ? {} : { response })
         })
       )
     }
@@ -267,20 +289,24 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         const name = yield* parse(PipelineName, "pipelineName")(pipelineName)
         const id = yield* parse(PipelineExecutionId, "pipelineExecutionId")(pipelineExecutionId)
         const context = { operation: "GetPipelineExecution", pipelineName: name, pipelineExecutionId: id } as const
-        const output = yield* send(context, (abortSignal) =>
-          client.send(new GetPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id }), { abortSignal })
+        const { output, raw } = yield* send(context, (abortSignal, capture) =>
+          client.send(
+            captureRaw(new GetPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id }), capture),
+            { abortSignal }
+          )
         )
-        const payload = withoutMetadata(output) as { pipelineExecution?: unknown }
-        if (payload.pipelineExecution === undefined) {
+        const payload = bodyOf(output, raw) as { pipelineExecution?: unknown }
+        if (typeof payload !== "object" || payload === null || payload.pipelineExecution === undefined) {
           return yield* new ResponseDecodeError({
             operation: context.operation,
             pipelineName: name,
             pipelineExecutionId: id,
             payload,
-            issue: "the response has no pipelineExecution"
+            issue: "the response has no pipelineExecution",
+            ...(raw === undefined ? {} : { response: raw })
           })
         }
-        return yield* decodeExecution(context)(yield* sameExecution(context, payload))
+        return yield* decodeExecution(context, raw)(yield* sameExecution(context, payload, raw))
       })
 
     const listPipelineExecutions = <E = never>(pipelineName: string, options: ListExecutionsOptions<E> = {}) =>
@@ -294,32 +320,37 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
               : yield* parse(StageName, "succeededInStage")(options.succeededInStage)
           const context: RequestContext = { operation: "ListPipelineExecutions", pipelineName: name }
           const decodeSummary = decodeWith(PipelineExecutionSummary, context)
-          const onItem = (
-            raw: unknown
-          ): Effect.Effect<Option.Option<PipelineExecutionSummary>, ResponseDecodeError | E> =>
-            decodeSummary(raw).pipe(
-              Effect.map(Option.some),
-              Effect.catchAll(
-                (error): Effect.Effect<Option.Option<PipelineExecutionSummary>, ResponseDecodeError | E> =>
-                  options.onMalformed === undefined
-                    ? Effect.fail(error)
-                    : Effect.as(options.onMalformed(error), Option.none())
+          const onItem =
+            (response: RawResponse | undefined) =>
+            (item: unknown): Effect.Effect<Option.Option<PipelineExecutionSummary>, ResponseDecodeError | E> =>
+              decodeSummary(item, response).pipe(
+                Effect.map(Option.some),
+                Effect.catchAll(
+                  (error): Effect.Effect<Option.Option<PipelineExecutionSummary>, ResponseDecodeError | E> =>
+                    options.onMalformed === undefined
+                      ? Effect.fail(error)
+                      : Effect.as(options.onMalformed(error), Option.none())
+                )
               )
-            )
           const page = (nextToken: Option.Option<string>) =>
             Effect.gen(function* () {
-              const output = yield* send(context, (abortSignal) =>
+              const { output, raw } = yield* send(context, (abortSignal, capture) =>
                 client.send(
-                  new ListPipelineExecutionsCommand({
-                    pipelineName: name,
-                    ...(pageSize === undefined ? {} : { maxResults: pageSize }),
-                    ...(stage === undefined ? {} : { filter: { succeededInStage: { stageName: stage } } }),
-                    ...(Option.isSome(nextToken) ? { nextToken: nextToken.value } : {})
-                  }),
+                  captureRaw(
+                    new ListPipelineExecutionsCommand({
+                      pipelineName: name,
+                      ...(pageSize === undefined ? {} : { maxResults: pageSize }),
+                      ...(stage === undefined ? {} : { filter: { succeededInStage: { stageName: stage } } }),
+                      ...(Option.isSome(nextToken) ? { nextToken: nextToken.value } : {})
+                    }),
+                    capture
+                  ),
                   { abortSignal }
                 )
               )
-              const items = yield* Effect.forEach(output.pipelineExecutionSummaries ?? [], onItem)
+              const body = bodyOf(output, raw) as { pipelineExecutionSummaries?: unknown }
+              const summaries = Array.isArray(body?.pipelineExecutionSummaries) ? body.pipelineExecutionSummaries : []
+              const items = yield* Effect.forEach(summaries, onItem(raw))
               return [
                 Chunk.fromIterable(items.flatMap((item) => Option.toArray(item))),
                 nextPage(output.nextToken)
@@ -336,21 +367,25 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
           const context: RequestContext = { operation: "ListPipelines" }
           const decodePage = decodeWith(Schema.Array(PipelineSummary), context)
           const page = (nextToken: Option.Option<string>) =>
-            send(context, (abortSignal) =>
+            send(context, (abortSignal, capture) =>
               client.send(
-                new ListPipelinesCommand({
-                  ...(pageSize === undefined ? {} : { maxResults: pageSize }),
-                  ...(Option.isSome(nextToken) ? { nextToken: nextToken.value } : {})
-                }),
+                captureRaw(
+                  new ListPipelinesCommand({
+                    ...(pageSize === undefined ? {} : { maxResults: pageSize }),
+                    ...(Option.isSome(nextToken) ? { nextToken: nextToken.value } : {})
+                  }),
+                  capture
+                ),
                 { abortSignal }
               )
             ).pipe(
-              Effect.flatMap((output) =>
-                Effect.map(
-                  decodePage(output.pipelines ?? []),
+              Effect.flatMap(({ output, raw }) => {
+                const body = bodyOf(output, raw) as { pipelines?: unknown }
+                return Effect.map(
+                  decodePage(body?.pipelines ?? [], raw),
                   (items) => [Chunk.fromIterable(items), nextPage(output.nextToken)] as const
                 )
-              )
+              })
             )
           return Stream.paginateChunkEffect(Option.none<string>(), page)
         })

@@ -73,13 +73,29 @@ export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkErr
   message: Schema.String
 }) {}
 
-/** A response that does not decode into the domain types; `payload` is the raw response, kept verbatim. */
+/** An HTTP response as it arrived: status, request id, content type and the body's exact bytes. */
+export const HttpResponse = Schema.Struct({
+  status: Schema.Number,
+  requestId: Schema.optionalWith(Schema.String, { exact: true }),
+  contentType: Schema.optionalWith(Schema.String, { exact: true }),
+  body: Schema.Uint8ArrayFromSelf
+})
+/** An HTTP response as it arrived. */
+export interface HttpResponse extends Schema.Schema.Type<typeof HttpResponse> {}
+
+/**
+ * A response that does not decode into the domain types, or that the SDK could not even parse (a
+ * truncated body, a proxy's HTML page). `response` holds the bytes exactly as they arrived, with
+ * the status and request id, whenever the call went over HTTP; `payload` is what could be parsed
+ * of it (or `null`).
+ */
 export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>()("ResponseDecodeError", {
   operation: Operation,
   pipelineName: Schema.optional(Schema.String),
   pipelineExecutionId: Schema.optional(Schema.String),
   payload: Schema.Unknown,
-  issue: Schema.String
+  issue: Schema.String,
+  response: Schema.optional(HttpResponse)
 }) {
   override get message(): string {
     return `${this.operation} returned a response that does not decode: ${this.issue}`
@@ -97,7 +113,8 @@ export class ResponseMismatchError extends Schema.TaggedError<ResponseMismatchEr
   pipelineExecutionId: Schema.optional(Schema.String),
   receivedPipelineName: Schema.optional(Schema.String),
   receivedPipelineExecutionId: Schema.optional(Schema.String),
-  payload: Schema.Unknown
+  payload: Schema.Unknown,
+  response: Schema.optional(HttpResponse)
 }) {
   /** The mismatch in words, as `ResponseDecodeError.issue` says what did not decode. */
   get issue(): string {

@@ -77,6 +77,101 @@ describe("response identity over the real SDK", () => {
   )
 })
 
+// Invariant: whatever a 200 answer holds, a call that does not give an execution fails with the
+// exact bytes that arrived (plus status, request id, content type); and an execution keeps every
+// member the service sent, including ones the installed SDK does not know.
+
+const detail = (extra: Record<string, unknown> = {}) => ({
+  pipelineName: asked.pipelineName,
+  pipelineExecutionId: asked.pipelineExecutionId,
+  pipelineVersion: 3,
+  status: "Succeeded",
+  artifactRevisions: [{ name: "SourceArtifact", revisionId: "abc", created: 1748736000 }],
+  trigger: { triggerType: "Webhook", triggerDetail: "x" },
+  ...extra
+})
+
+describe("raw responses over the real SDK", () => {
+  const shapes: Array<[string, string, string]> = [
+    [
+      "a timestamp sent as a string (the SDK's deserializer throws)",
+      JSON.stringify({
+        pipelineExecution: detail({ artifactRevisions: [{ name: "A", created: "2026-06-01T00:00:00Z" }] })
+      }),
+      "application/x-amz-json-1.1"
+    ],
+    [
+      "a truncated body",
+      `{"pipelineExecution": {"pipelineName": "payments-api", "pipelineExecu`,
+      "application/x-amz-json-1.1"
+    ],
+    ["a proxy's HTML page with status 200", "<html><body><h1>Bad gateway</h1>\u00e9\r\n</body></html>", "text/html"],
+    ["a body that is not JSON", "OK\u0000\u00ff", "text/plain"],
+    [
+      "a status of the wrong type",
+      JSON.stringify({ pipelineExecution: detail({ status: 42 }) }),
+      "application/x-amz-json-1.1"
+    ],
+    [
+      "an answer about another execution",
+      JSON.stringify({ pipelineExecution: detail({ pipelineExecutionId: "0e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b" }) }),
+      "application/x-amz-json-1.1"
+    ]
+  ]
+
+  it.scopedLive("every shape fails with the bytes that arrived, byte for byte", () =>
+    Effect.gen(function* () {
+      let answer = { body: "", type: "" }
+      const server = yield* Effect.acquireRelease(
+        Effect.promise(
+          () =>
+            new Promise<Server>((resolve) => {
+              const s = createServer((req, res) => {
+                req.resume()
+                req.on("end", () => {
+                  res.writeHead(200, { "content-type": answer.type, "x-amzn-requestid": "req-raw-1" })
+                  res.end(Buffer.from(answer.body, "utf8"))
+                })
+              })
+              s.listen(0, "127.0.0.1", () => resolve(s))
+            })
+        ),
+        (s) => Effect.promise(() => new Promise<void>((resolve) => s.close(() => resolve())))
+      )
+      const service = yield* serviceAt(server)
+      for (const [what, body, type] of shapes) {
+        answer = { body, type }
+        const error = yield* Effect.flip(service.getPipelineExecution(asked.pipelineName, asked.pipelineExecutionId))
+        assert.include(["ResponseDecodeError", "ResponseMismatchError"], error._tag, what)
+        if (error._tag !== "ResponseDecodeError" && error._tag !== "ResponseMismatchError") continue
+        assert.isDefined(error.response, what)
+        assert.deepStrictEqual(Buffer.from(error.response!.body), Buffer.from(body, "utf8"), what)
+        assert.strictEqual(error.response!.status, 200, what)
+        assert.strictEqual(error.response!.requestId, "req-raw-1", what)
+        assert.strictEqual(error.response!.contentType, type, what)
+      }
+
+      // Members the SDK's model does not know survive, at the top and nested.
+      answer = {
+        body: JSON.stringify({
+          pipelineExecution: detail({
+            newTopLevel: { shipped: "2027" },
+            artifactRevisions: [{ name: "SourceArtifact", revisionId: "abc", created: 1748736000, newInRevision: 7 }],
+            trigger: { triggerType: "Webhook", triggerDetail: "x", newInTrigger: true }
+          })
+        }),
+        type: "application/x-amz-json-1.1"
+      }
+      const execution = yield* service.getPipelineExecution(asked.pipelineName, asked.pipelineExecutionId)
+      const encoded = ExecutionDocument.encode(yield* ExecutionDocument.make(execution)) as Record<string, any>
+      assert.deepStrictEqual(encoded.newTopLevel, { shipped: "2027" })
+      assert.strictEqual(encoded.artifactRevisions[0].newInRevision, 7)
+      assert.strictEqual(encoded.trigger.newInTrigger, true)
+      assert.strictEqual(encoded.artifactRevisions[0].created, "2025-06-01T00:00:00.000Z")
+    })
+  )
+})
+
 /** An SDK client whose every `send` resolves with `output`: the service's logic without HTTP. */
 const answering = (output: () => unknown) =>
   Layer.succeed(CodePipeline.CodePipelineClient, { send: async () => output() } as unknown as SdkClient)

@@ -56,11 +56,43 @@ export interface Faults {
    * or cache would answer.
    */
   readonly mismatchRate?: number
+  /**
+   * Fraction of successful answers whose body the SDK itself cannot read, sent with status 200:
+   * a proxy's HTML page, a truncated body, a body that is not JSON, or a timestamp sent as a string.
+   */
+  readonly malformedBodyRate?: number
   /** Which operations may be malformed (default: GetPipelineExecution). */
   readonly malformedOperations?: ReadonlyArray<Operation>
   /** Answer every request with this error (`AccessDeniedException`, `ExpiredTokenException`…). */
   readonly forceError?: { readonly type: string; readonly status: number; readonly message?: string }
 }
+
+/** Bodies with status 200 that no JSON reader accepts as the operation's answer. */
+const brokenBodies: ReadonlyArray<
+  (output: Record<string, unknown>) => { readonly type: string; readonly text: string }
+> = [
+  () => ({
+    type: "text/html",
+    text: "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>\r\n"
+  }),
+  (output) => {
+    const text = JSON.stringify(output)
+    return { type: "application/x-amz-json-1.1", text: text.slice(0, Math.max(1, Math.floor(text.length / 2))) }
+  },
+  () => ({ type: "text/plain", text: "upstream connect error or disconnect/reset before headers" }),
+  (output) => ({
+    type: "application/x-amz-json-1.1",
+    // Every epoch-seconds timestamp sent as an ISO string (the SDK expects a number), and the
+    // version as a string, so an answer without timestamps is broken too.
+    text: JSON.stringify(output, (key, value) =>
+      ["created", "startTime", "lastUpdateTime"].includes(key) && typeof value === "number"
+        ? new Date(value * 1000).toISOString()
+        : key === "pipelineVersion"
+          ? String(value)
+          : value
+    )
+  })
+]
 
 /** How to start an emulator. */
 export interface EmulatorOptions {
@@ -92,6 +124,8 @@ export interface Stats {
   readonly malformed: number
   /** `GetPipelineExecution` answers sent about another execution or pipeline. */
   readonly mismatched: number
+  /** Answers sent with a body the SDK cannot read. */
+  readonly malformedBodies: number
 }
 
 /** A running emulator. */
@@ -121,7 +155,8 @@ const emptyStats = (): Stats => ({
   serverErrors: 0,
   dropped: 0,
   malformed: 0,
-  mismatched: 0
+  mismatched: 0,
+  malformedBodies: 0
 })
 
 const readBody = (req: IncomingMessage): Promise<string> =>
@@ -170,7 +205,8 @@ export const faultsProblem = (faults: Faults): string | undefined => {
     ["serverErrorRate", faults.serverErrorRate],
     ["dropConnectionRate", faults.dropConnectionRate],
     ["malformedRate", faults.malformedRate],
-    ["mismatchRate", faults.mismatchRate]
+    ["mismatchRate", faults.mismatchRate],
+    ["malformedBodyRate", faults.malformedBodyRate]
   ] as const) {
     if (rate !== undefined && !(rate >= 0 && rate <= 1)) return `${name} must be between 0 and 1, got ${rate}`
   }
@@ -321,6 +357,15 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
     res.end(text)
   }
 
+  const sendRaw = (res: ServerResponse, body: { readonly type: string; readonly text: string }, requestId: string) => {
+    res.writeHead(200, {
+      "content-type": body.type,
+      "content-length": Buffer.byteLength(body.text),
+      "x-amzn-requestid": requestId
+    })
+    res.end(body.text)
+  }
+
   const sendError = (res: ServerResponse, error: AwsError, requestId: string) =>
     send(res, error.status, { __type: error.type, message: error.message }, requestId)
 
@@ -392,6 +437,10 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
             : ((output.pipelineExecutionSummaries as Array<Record<string, unknown>> | undefined)?.[0] ??
               (output.pipelines as Array<Record<string, unknown>> | undefined)?.[0])
         if (target !== undefined) random.pick(malformations)(target, random)
+      }
+      if (mayMalform && random.chance(faults.malformedBodyRate ?? 0)) {
+        count("malformedBodies")
+        return sendRaw(res, random.pick(brokenBodies)(output), requestId)
       }
       if (operation === "GetPipelineExecution" && random.chance(faults.mismatchRate ?? 0)) {
         count("mismatched")

@@ -73,6 +73,12 @@ export interface RejectedResponseTable {
   payload_json: Json | null
   issue: string
   received_at: ColumnType<Date, Date | string | undefined, Date | string>
+  /** The HTTP answer's status, request id and content type (migration 0008; null before it). */
+  http_status: number | null
+  request_id: string | null
+  content_type: string | null
+  /** Whether `payload` holds the bytes exactly as they arrived (rows from before 0008 do not). */
+  payload_is_raw: Generated<boolean>
 }
 
 /** `latest_execution` (view): the latest state of each execution. */

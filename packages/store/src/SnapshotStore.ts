@@ -78,15 +78,23 @@ export interface Head {
   readonly seq: number
 }
 
-/** A payload that did not decode, to keep verbatim. */
+/** A response that was not stored as an execution, to keep: its bytes when they are known, else `payload`. */
 export interface RejectedInput {
   readonly source: Source
   readonly runId?: number
   readonly operation: string
   readonly pipelineName?: string
   readonly pipelineExecutionId?: string
+  /** What could be parsed of it; kept (as canonical JSON) only when `response` is absent. */
   readonly payload: unknown
   readonly issue: string
+  /** The HTTP answer as it arrived: its bytes are kept exactly. */
+  readonly response?: {
+    readonly status: number
+    readonly requestId?: string
+    readonly contentType?: string
+    readonly body: Uint8Array
+  }
 }
 
 /** How a job run ended. */
@@ -566,7 +574,13 @@ export const make = Effect.gen(function* () {
 
   const recordRejected = (input: RejectedInput) =>
     db.use(`keep rejected ${input.operation} payload`, async (k) => {
-      const text = typeof input.payload === "string" ? input.payload : Canonical.stringify(input.payload)
+      const raw = input.response
+      const text =
+        raw !== undefined
+          ? Buffer.from(raw.body).toString("utf8")
+          : typeof input.payload === "string"
+            ? input.payload
+            : Canonical.stringify(input.payload)
       let json: string | null = null
       try {
         const parsed: unknown = JSON.parse(text)
@@ -586,9 +600,13 @@ export const make = Effect.gen(function* () {
           operation: input.operation,
           pipeline_name: clean(input.pipelineName),
           pipeline_execution_id: clean(input.pipelineExecutionId),
-          payload: Buffer.from(text, "utf8"),
+          payload: raw !== undefined ? Buffer.from(raw.body) : Buffer.from(text, "utf8"),
           payload_json: json,
-          issue: clean(input.issue) ?? ""
+          issue: clean(input.issue) ?? "",
+          http_status: raw?.status ?? null,
+          request_id: clean(raw?.requestId),
+          content_type: clean(raw?.contentType),
+          payload_is_raw: raw !== undefined
         })
         .returning("id")
         .executeTakeFirstOrThrow()

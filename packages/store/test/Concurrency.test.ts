@@ -21,7 +21,8 @@ const migrationNames = [
   "0004_head_changed_at",
   "0005_head_list_index",
   "0006_snapshot_trigger_when",
-  "0007_reader_role"
+  "0007_reader_role",
+  "0008_rejected_response_http"
 ]
 
 const chunk = <A>(items: ReadonlyArray<A>, size: number) =>

@@ -52,6 +52,42 @@ for (const backend of backends) {
           assert.strictEqual(Number(count.n), samples.length)
         })
       )
+
+      // Invariant: a response's bytes come back exactly as they arrived, whatever they are.
+      it.effect("any HTTP response is kept as its exact bytes, with status, request id and content type", () =>
+        Effect.gen(function* () {
+          const store = yield* SnapshotStore.SnapshotStore
+          const { kysely } = yield* Database.Database
+          const source = freshSource()
+          const bodies = fc.oneof(
+            fc.uint8Array({ maxLength: 2_000 }),
+            fc.string({ unit: "binary" }).map((s) => new TextEncoder().encode(s)),
+            fc.constant(new TextEncoder().encode("<html><body>502</body></html>")),
+            fc.constant(Uint8Array.from([0xff, 0xfe, 0x00, 0x7b, 0x22]))
+          )
+          for (const body of fc.sample(bodies, { numRuns: 60, seed: 10 })) {
+            const id = yield* store.recordRejected({
+              source,
+              operation: "GetPipelineExecution",
+              payload: null,
+              issue: "raw",
+              response: { status: 200, requestId: "req-9", contentType: "text/html", body }
+            })
+            const row = yield* Effect.promise(() =>
+              kysely
+                .selectFrom("rejected_response")
+                .select(["payload", "http_status", "request_id", "content_type", "payload_is_raw"])
+                .where("id", "=", id)
+                .executeTakeFirstOrThrow()
+            )
+            assert.deepStrictEqual(Buffer.from(row.payload), Buffer.from(body))
+            assert.deepStrictEqual(
+              [row.http_status, row.request_id, row.content_type, row.payload_is_raw],
+              [200, "req-9", "text/html", true]
+            )
+          }
+        })
+      )
     })
   })
 }

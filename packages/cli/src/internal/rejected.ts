@@ -12,6 +12,7 @@ export const rejectionOf = (
     ...(e.pipelineName === undefined ? {} : { pipelineName: e.pipelineName }),
     ...(e.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: e.pipelineExecutionId }),
     payload: e.payload,
-    issue: e.issue
+    issue: e.issue,
+    ...(e.response === undefined ? {} : { response: e.response })
   }
 }

@@ -11,6 +11,7 @@ import {
   ThrottledError,
   ValidationError
 } from "../CodePipelineError.js"
+import { jsonOf, type RawResponse } from "./rawResponse.js"
 
 /** The identifiers a request was about, carried into its errors. */
 export interface RequestContext {
@@ -78,7 +79,7 @@ const str = (value: unknown): string | undefined => (typeof value === "string" &
 const num = (value: unknown): number | undefined => (typeof value === "number" ? value : undefined)
 
 /** Maps anything the SDK rejects with to exactly one tagged error; unknown errors become a fault. */
-export const fromSdkError = (context: RequestContext, cause: unknown): CodePipelineError => {
+export const fromSdkError = (context: RequestContext, cause: unknown, raw?: RawResponse): CodePipelineError => {
   const error: SdkErrorLike = typeof cause === "object" && cause !== null ? (cause as SdkErrorLike) : {}
   const { operation } = context
   const name = str(error.name) ?? "UnknownError"
@@ -109,14 +110,21 @@ export const fromSdkError = (context: RequestContext, cause: unknown): CodePipel
   if (credentialCodes.has(name)) {
     return new AccessDeniedError({ operation, reason: "Credentials", code: name, message, ...withRequestId })
   }
-  if (status !== undefined && status >= 200 && status < 300 && error.$response !== undefined) {
-    const body = error.$responseBodyText ?? error.$response.body
+  // A 2xx answer the SDK could not deserialize (a string timestamp, a truncated or non-JSON body, a
+  // proxy's HTML page): not an AWS error but a malformed response, kept with its bytes.
+  const rawStatus = raw?.status
+  if (
+    (rawStatus !== undefined && rawStatus >= 200 && rawStatus < 300) ||
+    (status !== undefined && status >= 200 && status < 300 && error.$response !== undefined)
+  ) {
+    const body = error.$responseBodyText ?? error.$response?.body
     return new ResponseDecodeError({
       operation,
       ...(context.pipelineName === undefined ? {} : { pipelineName: context.pipelineName }),
       ...(context.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: context.pipelineExecutionId }),
-      payload: typeof body === "string" ? body : null,
-      issue: message.split("\n")[0] ?? message
+      payload: raw === undefined ? (typeof body === "string" ? body : null) : (jsonOf(raw) ?? null),
+      issue: `the SDK could not read the response: ${message.split("\n")[0] ?? message}`,
+      ...(raw === undefined ? {} : { response: raw })
     })
   }
   if (status === undefined && (networkCodes.has(name) || (code !== undefined && networkCodes.has(code)))) {

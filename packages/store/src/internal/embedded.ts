@@ -132,11 +132,18 @@ const hold = async (path: string, dataDir: string, lock: StoreLock, options: Opt
  */
 const failover = (first: Connected, reopen: () => Promise<Embedded | Connected>): Embedded => {
   let current: Embedded | Connected = first
+  // One reopening at a time: fibers that find the holder gone together all wait for the same one.
+  let reopening: Promise<Embedded | Connected> | undefined
   const isAlive = (c: Embedded | Connected) => !("alive" in c) || c.alive()
   return {
     session: {
       acquire: async () => {
-        if (!isAlive(current)) current = await reopen()
+        if (!isAlive(current)) {
+          reopening ??= reopen().finally(() => {
+            reopening = undefined
+          })
+          current = await reopening
+        }
         return current.session.acquire()
       },
       query: (text, params, rowMode) => current.session.query(text, params, rowMode),
@@ -180,7 +187,13 @@ const openOrConnect = async (
     }
   } catch (error) {
     if (!(error instanceof StoreInUse)) throw error
-    if (error.socketName === undefined || error.token === undefined || options.loadDataDir !== undefined) {
+    // This process holding it already (a second layer on one directory) is not served: it would wait on itself.
+    if (
+      error.socketName === undefined ||
+      error.token === undefined ||
+      options.loadDataDir !== undefined ||
+      error.pid === process.pid
+    ) {
       throw new EmbeddedStoreError("STORE_IN_USE", error.message)
     }
     const connection = await connectTo(error.socketName, error.token).catch(() => undefined)
