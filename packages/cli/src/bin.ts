@@ -21,14 +21,16 @@ const argv = process.argv.slice(2)
 const debug = argv.some((arg, i) => arg === "--log-level=debug" || (arg === "--log-level" && argv[i + 1] === "debug"))
 
 // NodeRuntime interrupts the program on SIGINT and SIGTERM; which one it was sets the exit code:
-// 130 or 143 as a shell expects, except for `watch`, whose way of ending is a signal (exit 0).
+// 130 or 143 as a shell expects, except for `watch` and `emulator`, whose way of ending is a signal (exit 0).
 let signal: "SIGINT" | "SIGTERM" | undefined
 for (const name of ["SIGINT", "SIGTERM"] as const) {
   process.once(name, () => {
     signal ??= name
   })
 }
-const interruptedCode = () => (argv[0] === "watch" ? 0 : signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1)
+const endsOnSignal = new Set(["watch", "emulator"])
+const interruptedCode = () =>
+  endsOnSignal.has(argv[0] ?? "") ? 0 : signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1
 
 NodeRuntime.runMain(run(argv, debug).pipe(Effect.provide(NodeContext.layer)), {
   disableErrorReporting: true,

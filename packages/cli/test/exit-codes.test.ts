@@ -1,22 +1,25 @@
 import { createServer } from "node:net"
 import { Emulator } from "@pipetrail/emulator"
-import pg from "pg"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { noStack } from "./suite.js"
-import { freshPostgres, postgresUrl, run, start, tempDir, until } from "./utils.js"
+import { freshPostgres, postgresUrl, query, run, start, tempDir, until } from "./utils.js"
 
 // Invariants: an exit code says what happened (0 done, 1 nothing done, 2 refused input before any
 // work, 3 partly done, 130/143 stopped by a signal, `watch` excepted); a run's recorded counts equal
 // the rows it wrote, however it ends; a signal cancels a running statement on the server.
 
-const rows = async <R extends Record<string, unknown>>(url: string, text: string, values: Array<unknown> = []) => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<R>(text, values)).rows
-  } finally {
-    await client.end()
-  }
+/** The backends running a statement tagged with `tag` (a comment in its text), other than the asking one. */
+const activeWith = (url: string, tag: string) =>
+  query<{ pid: number }>(
+    url,
+    "select pid from pg_stat_activity where query like $1 and state = 'active' and pid <> pg_backend_pid()",
+    [`%${tag}%`]
+  ).then((r) => r.map((row) => row.pid))
+
+/** Waits (up to `ms`) until `check` holds. */
+const poll = async (check: () => Promise<boolean>, ms: number) => {
+  const deadline = Date.now() + ms
+  while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
 }
 
 /** A port nothing listens on. */
@@ -122,7 +125,7 @@ describe.skipIf(postgresUrl === undefined)(
       )
       const deadline = Date.now() + 60_000
       while (Date.now() < deadline) {
-        const [{ n }] = (await rows<{ n: number }>(
+        const [{ n }] = (await query<{ n: number }>(
           url,
           "select count(*)::int as n from execution_snapshot where source = 'stopped'"
         )) as [{ n: number }]
@@ -133,7 +136,7 @@ describe.skipIf(postgresUrl === undefined)(
       const result = await job.done
       emulator.setFaults({})
       assert.strictEqual(result.code, 143, result.stderr)
-      const [record] = await rows<{ outcome: string; new_snapshots: number; written: number }>(
+      const [record] = await query<{ outcome: string; new_snapshots: number; written: number }>(
         url,
         `select r.outcome, r.new_snapshots,
          (select count(*)::int from execution_snapshot s where s.first_run_id = r.id) as written
@@ -187,14 +190,8 @@ describe.skipIf(postgresUrl === undefined)(
     it("sql whose backend is terminated from outside fails with one line, no crash", async () => {
       const statement = "select count(*) from generate_series(1, 2000000000) as g -- pipetrail-terminate-test"
       const sql = start(["sql", statement], env)
-      const pids = () =>
-        rows<{ pid: number }>(
-          url,
-          "select pid from pg_stat_activity where query like '%pipetrail-terminate-test%' and state = 'active' and pid <> pg_backend_pid()"
-        )
-      const deadline = Date.now() + 30_000
-      while ((await pids()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-      await rows(url, "select pg_terminate_backend($1)", [(await pids())[0]!.pid])
+      await poll(async () => (await activeWith(url, "pipetrail-terminate-test")).length > 0, 30_000)
+      await query(url, "select pg_terminate_backend($1)", [(await activeWith(url, "pipetrail-terminate-test"))[0]])
       const result = await sql.done
       assert.strictEqual(result.code, 1, result.stderr)
       assert.match(result.stderr, /terminat/)
@@ -206,20 +203,14 @@ describe.skipIf(postgresUrl === undefined)(
     it("sql stopped by SIGINT cancels the statement on the server and exits 130", async () => {
       const statement = "select count(*) from generate_series(1, 2000000000) as g -- pipetrail-cancel-test"
       const sql = start(["sql", statement], env)
-      const running = () =>
-        rows<{ n: number }>(
-          url,
-          "select count(*)::int as n from pg_stat_activity where query like '%pipetrail-cancel-test%' and state = 'active' and pid <> pg_backend_pid()"
-        ).then((r) => r[0]!.n)
-      const deadline = Date.now() + 30_000
-      while ((await running()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+      const running = () => activeWith(url, "pipetrail-cancel-test").then((pids) => pids.length)
+      await poll(async () => (await running()) > 0, 30_000)
       assert.strictEqual(await running(), 1, "the statement never started")
       sql.child.kill("SIGINT")
       const result = await sql.done
       assert.strictEqual(result.code, 130, result.stderr)
       noStack(result.stderr)
-      const gone = Date.now() + 5_000
-      while ((await running()) > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 100))
+      await poll(async () => (await running()) === 0, 5_000)
       assert.strictEqual(await running(), 0, "the statement still runs on the server")
     })
   }

@@ -1,18 +1,7 @@
 import { Emulator } from "@pipetrail/emulator"
-import pg from "pg"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { noStack } from "./suite.js"
-import { freshPostgres, postgresUrl, run, start } from "./utils.js"
-
-const query = async <R extends Record<string, unknown>>(url: string, text: string, values: Array<unknown> = []) => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<R>(text, values)).rows
-  } finally {
-    await client.end()
-  }
-}
+import { freshPostgres, postgresUrl, query, run, start } from "./utils.js"
 
 /** Whether a text holds a control character other than tab and newline (what a terminal would act on). */
 const hasControl = (text: string) =>

@@ -146,82 +146,6 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       assert.strictEqual((stored[0] as { n: number }).n + summary.rejected, 8)
     })
 
-    it("an answer about another execution or pipeline is kept as rejected, never stored as either", async () => {
-      const name = emulator.pipelines()[1]!.name
-      const truth = await run(["snapshot", "--pipeline", name, "--source", "truth", "-o", "json"], env)
-      assert.strictEqual(truth.code, 0, truth.stderr)
-      emulator.setFaults({ mismatchRate: 0.5 })
-      const before = emulator.stats().mismatched
-      const result = await run(["snapshot", "--pipeline", name, "--source", "mismatch", "-o", "json"], env)
-      const mismatched = emulator.stats().mismatched - before
-      emulator.setFaults({})
-      assert.strictEqual(result.code, 3, result.stderr)
-      const summary = JSON.parse(result.stdout)
-      assert.isAbove(mismatched, 0)
-      assert.strictEqual(summary.rejected, mismatched)
-      const kept = await sql(
-        "select count(*)::int as n from rejected_response where source = 'mismatch' and operation = 'GetPipelineExecution' and issue like 'asked for %, the response is about %'"
-      )
-      assert.deepStrictEqual(kept, [{ n: mismatched }])
-      // Every state stored is the true state of the execution it is stored as.
-      const wrong = await sql(`
-        select count(*)::int as n from execution_snapshot m
-        where m.source = 'mismatch' and not exists (
-          select from execution_snapshot t where t.source = 'truth'
-            and t.pipeline_execution_id = m.pipeline_execution_id and t.content_hash = m.content_hash)`)
-      assert.deepStrictEqual(wrong, [{ n: 0 }])
-      const stored = await sql("select count(*)::int as n from execution_snapshot where source = 'mismatch'")
-      assert.strictEqual((stored[0] as { n: number }).n + mismatched, 8)
-    })
-
-    it("a body the SDK cannot read (HTML, truncated, not JSON, string timestamps) is kept as the bytes that arrived", async () => {
-      const name = emulator.pipelines()[2]!.name
-      emulator.setFaults({ malformedBodyRate: 0.5 })
-      const before = emulator.stats().malformedBodies
-      const result = await run(["snapshot", "--pipeline", name, "--source", "raw-bodies", "-o", "json"], env)
-      const broken = emulator.stats().malformedBodies - before
-      emulator.setFaults({})
-      assert.strictEqual(result.code, 3, result.stderr)
-      assert.isAbove(broken, 0)
-      assert.strictEqual(JSON.parse(result.stdout).rejected, broken)
-      const kept = (await sql(
-        `select http_status, request_id is not null as has_request_id, payload_is_raw, content_type,
-           convert_from(payload, 'UTF8') as body
-         from rejected_response where source = 'raw-bodies'`
-      )) as Array<{
-        http_status: number
-        has_request_id: boolean
-        payload_is_raw: boolean
-        content_type: string
-        body: string
-      }>
-      assert.strictEqual(kept.length, broken)
-      for (const row of kept) {
-        assert.deepInclude(row, { http_status: 200, has_request_id: true, payload_is_raw: true })
-        if (row.content_type === "text/html") assert.match(row.body, /^<html><head><title>502 Bad Gateway/)
-        if (row.content_type === "text/plain")
-          assert.strictEqual(row.body, "upstream connect error or disconnect/reset before headers")
-      }
-    })
-
-    it("get keeps what it rejects", async () => {
-      const e = emulator.executions()[0]!
-      emulator.setFaults({ mismatchRate: 1 })
-      const result = await run(["get", e.pipelineName, e.pipelineExecutionId, "--source", "get-rejected"], env)
-      emulator.setFaults({})
-      assert.strictEqual(result.code, 1, result.stderr)
-      assert.match(result.stderr, /answered about something else/)
-      noStack(result.stderr)
-      const kept = await sql(
-        "select operation, pipeline_execution_id from rejected_response where source = 'get-rejected'"
-      )
-      assert.deepStrictEqual(kept, [
-        { operation: "GetPipelineExecution", pipeline_execution_id: e.pipelineExecutionId }
-      ])
-      const stored = await sql("select count(*)::int as n from execution_snapshot where source = 'get-rejected'")
-      assert.deepStrictEqual(stored, [{ n: 0 }])
-    })
-
     it("executions, history and diff read the store", async () => {
       const listed = await run(["executions", "--source", "faulty", "--limit", "5", "-o", "json"], env)
       assert.strictEqual(listed.code, 0, listed.stderr)
@@ -363,6 +287,83 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       const migrate = await run(["db", "migrate", "-o", "json"], env)
       assert.strictEqual(migrate.code, 0, migrate.stderr)
       assert.deepStrictEqual(JSON.parse(migrate.stdout), [])
+    })
+
+    // These store the same executions under sources of their own: they run after the reads above.
+    it("an answer about another execution or pipeline is kept as rejected, never stored as either", async () => {
+      const name = emulator.pipelines()[1]!.name
+      const truth = await run(["snapshot", "--pipeline", name, "--source", "truth", "-o", "json"], env)
+      assert.strictEqual(truth.code, 0, truth.stderr)
+      emulator.setFaults({ mismatchRate: 0.5 })
+      const before = emulator.stats().mismatched
+      const result = await run(["snapshot", "--pipeline", name, "--source", "mismatch", "-o", "json"], env)
+      const mismatched = emulator.stats().mismatched - before
+      emulator.setFaults({})
+      assert.strictEqual(result.code, 3, result.stderr)
+      const summary = JSON.parse(result.stdout)
+      assert.isAbove(mismatched, 0)
+      assert.strictEqual(summary.rejected, mismatched)
+      const kept = await sql(
+        "select count(*)::int as n from rejected_response where source = 'mismatch' and operation = 'GetPipelineExecution' and issue like 'asked for %, the response is about %'"
+      )
+      assert.deepStrictEqual(kept, [{ n: mismatched }])
+      // Every state stored is the true state of the execution it is stored as.
+      const wrong = await sql(`
+        select count(*)::int as n from execution_snapshot m
+        where m.source = 'mismatch' and not exists (
+          select from execution_snapshot t where t.source = 'truth'
+            and t.pipeline_execution_id = m.pipeline_execution_id and t.content_hash = m.content_hash)`)
+      assert.deepStrictEqual(wrong, [{ n: 0 }])
+      const stored = await sql("select count(*)::int as n from execution_snapshot where source = 'mismatch'")
+      assert.strictEqual((stored[0] as { n: number }).n + mismatched, 8)
+    })
+
+    it("a body the SDK cannot read (HTML, truncated, not JSON, string timestamps) is kept as the bytes that arrived", async () => {
+      const name = emulator.pipelines()[2]!.name
+      emulator.setFaults({ malformedBodyRate: 0.5 })
+      const before = emulator.stats().malformedBodies
+      const result = await run(["snapshot", "--pipeline", name, "--source", "raw-bodies", "-o", "json"], env)
+      const broken = emulator.stats().malformedBodies - before
+      emulator.setFaults({})
+      assert.strictEqual(result.code, 3, result.stderr)
+      assert.isAbove(broken, 0)
+      assert.strictEqual(JSON.parse(result.stdout).rejected, broken)
+      const kept = (await sql(
+        `select http_status, request_id is not null as has_request_id, payload_is_raw, content_type,
+           convert_from(payload, 'UTF8') as body
+         from rejected_response where source = 'raw-bodies'`
+      )) as Array<{
+        http_status: number
+        has_request_id: boolean
+        payload_is_raw: boolean
+        content_type: string
+        body: string
+      }>
+      assert.strictEqual(kept.length, broken)
+      for (const row of kept) {
+        assert.deepInclude(row, { http_status: 200, has_request_id: true, payload_is_raw: true })
+        if (row.content_type === "text/html") assert.match(row.body, /^<html><head><title>502 Bad Gateway/)
+        if (row.content_type === "text/plain")
+          assert.strictEqual(row.body, "upstream connect error or disconnect/reset before headers")
+      }
+    })
+
+    it("get keeps what it rejects", async () => {
+      const e = emulator.executions()[0]!
+      emulator.setFaults({ mismatchRate: 1 })
+      const result = await run(["get", e.pipelineName, e.pipelineExecutionId, "--source", "get-rejected"], env)
+      emulator.setFaults({})
+      assert.strictEqual(result.code, 1, result.stderr)
+      assert.match(result.stderr, /answered about something else/)
+      noStack(result.stderr)
+      const kept = await sql(
+        "select operation, pipeline_execution_id from rejected_response where source = 'get-rejected'"
+      )
+      assert.deepStrictEqual(kept, [
+        { operation: "GetPipelineExecution", pipeline_execution_id: e.pipelineExecutionId }
+      ])
+      const stored = await sql("select count(*)::int as n from execution_snapshot where source = 'get-rejected'")
+      assert.deepStrictEqual(stored, [{ n: 0 }])
     })
   })
 }

@@ -105,3 +105,18 @@ export const freshPostgres = async (): Promise<{ url: string; drop: () => Promis
   url.pathname = `/${name}`
   return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) }
 }
+
+/** Runs one query on a fresh connection to `url` and returns its rows. */
+export const query = async <R extends Record<string, unknown>>(
+  url: string,
+  text: string,
+  values: Array<unknown> = []
+): Promise<Array<R>> => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query<R>(text, values)).rows
+  } finally {
+    await client.end()
+  }
+}

@@ -15,8 +15,8 @@ const asked = { pipelineName: "payments-api", pipelineExecutionId: "3137f7cb-7cf
 const body = (execution: Record<string, unknown>) =>
   JSON.stringify({ pipelineExecution: { pipelineVersion: 3, status: "Succeeded", ...execution } })
 
-/** A raw HTTP endpoint (not the emulator) answering every request with `answer()`. */
-const endpoint = (answer: () => string) =>
+/** A raw HTTP endpoint (not the emulator) answering every request with status 200 and `answer()`. */
+const endpoint = (answer: () => { readonly body: string; readonly type?: string }) =>
   Effect.acquireRelease(
     Effect.promise(
       () =>
@@ -24,8 +24,9 @@ const endpoint = (answer: () => string) =>
           const server = createServer((req, res) => {
             req.resume()
             req.on("end", () => {
-              res.writeHead(200, { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "req-1" })
-              res.end(answer())
+              const { body, type } = answer()
+              res.writeHead(200, { "content-type": type ?? "application/x-amz-json-1.1", "x-amzn-requestid": "req-1" })
+              res.end(Buffer.from(body, "utf8"))
             })
           })
           server.listen(0, "127.0.0.1", () => resolve(server))
@@ -51,7 +52,7 @@ describe("response identity over the real SDK", () => {
   it.scopedLive("refuses an answer about another execution or pipeline, and fills a missing pipeline name", () =>
     Effect.gen(function* () {
       let answer = ""
-      const service = yield* serviceAt(yield* endpoint(() => answer))
+      const service = yield* serviceAt(yield* endpoint(() => ({ body: answer })))
       const get = service.getPipelineExecution(asked.pipelineName, asked.pipelineExecutionId)
 
       answer = body({ pipelineName: asked.pipelineName, pipelineExecutionId: "0e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b" })
@@ -122,23 +123,7 @@ describe("raw responses over the real SDK", () => {
   it.scopedLive("every shape fails with the bytes that arrived, byte for byte", () =>
     Effect.gen(function* () {
       let answer = { body: "", type: "" }
-      const server = yield* Effect.acquireRelease(
-        Effect.promise(
-          () =>
-            new Promise<Server>((resolve) => {
-              const s = createServer((req, res) => {
-                req.resume()
-                req.on("end", () => {
-                  res.writeHead(200, { "content-type": answer.type, "x-amzn-requestid": "req-raw-1" })
-                  res.end(Buffer.from(answer.body, "utf8"))
-                })
-              })
-              s.listen(0, "127.0.0.1", () => resolve(s))
-            })
-        ),
-        (s) => Effect.promise(() => new Promise<void>((resolve) => s.close(() => resolve())))
-      )
-      const service = yield* serviceAt(server)
+      const service = yield* serviceAt(yield* endpoint(() => answer))
       for (const [what, body, type] of shapes) {
         answer = { body, type }
         const error = yield* Effect.flip(service.getPipelineExecution(asked.pipelineName, asked.pipelineExecutionId))
@@ -147,7 +132,7 @@ describe("raw responses over the real SDK", () => {
         assert.isDefined(error.response, what)
         assert.deepStrictEqual(Buffer.from(error.response!.body), Buffer.from(body, "utf8"), what)
         assert.strictEqual(error.response!.status, 200, what)
-        assert.strictEqual(error.response!.requestId, "req-raw-1", what)
+        assert.strictEqual(error.response!.requestId, "req-1", what)
         assert.strictEqual(error.response!.contentType, type, what)
       }
 
