@@ -187,6 +187,37 @@ describe.skipIf(postgresUrl === undefined)(
       }
     })
 
+    it("sql works through a login that can only read (a member of pipetrail_reader)", async () => {
+      const role = `pipetrail_auditor_${process.pid}`
+      const database = new URL(url).pathname.slice(1)
+      const migrated = await run(["db", "migrate"], env)
+      assert.strictEqual(migrated.code, 0, migrated.stderr)
+      await query(url, `create role ${role} login in role pipetrail_reader`)
+      await query(url, `grant connect on database ${database} to ${role}`)
+      try {
+        const reader = new URL(url)
+        reader.username = role
+        const readerEnv = { ...env, PIPETRAIL_DATABASE_URL: reader.toString() }
+        const result = await run(
+          ["sql", "select current_user as who, count(*)::int as n from execution_head", "-o", "json"],
+          readerEnv
+        )
+        assert.strictEqual(result.code, 0, result.stderr)
+        assert.strictEqual(JSON.parse(result.stdout)[0].who, "pipetrail_reader")
+        const listed = await run(["executions", "--limit", "1"], readerEnv)
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        // A job needs to write: through this login it fails, and the store is unchanged.
+        const before = await query(url, "select count(*)::int as n from snapshot_run")
+        const job = await run(["snapshot", "--all-pipelines", "--source", "reader"], readerEnv)
+        assert.strictEqual(job.code, 1, job.stderr)
+        assert.match(job.stderr, /permission denied/)
+        assert.deepStrictEqual(await query(url, "select count(*)::int as n from snapshot_run"), before)
+      } finally {
+        await query(url, `drop owned by ${role}`)
+        await query(url, `drop role ${role}`)
+      }
+    })
+
     it("sql whose backend is terminated from outside fails with one line, no crash", async () => {
       const statement = "select count(*) from generate_series(1, 2000000000) as g -- pipetrail-terminate-test"
       const sql = start(["sql", statement], env)

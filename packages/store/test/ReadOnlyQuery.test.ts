@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
@@ -154,6 +154,18 @@ describe("ReadOnlyQuery.check", () => {
     for (const statement of allowed) {
       const exit = await Effect.runPromiseExit(ReadOnlyQuery.check(statement))
       assert.isTrue(Exit.isSuccess(exit), `${JSON.stringify(statement)}: ${JSON.stringify(exit)}`)
+    }
+  })
+
+  it("allows every query docs/sql.md shows", async () => {
+    const doc = readFileSync(new URL("../../../docs/sql.md", import.meta.url), "utf8")
+    const queries = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!.trim())
+      .filter((q) => /^(select|with)\b/i.test(q))
+    assert.isAbove(queries.length, 5)
+    for (const query of queries) {
+      const exit = await Effect.runPromiseExit(ReadOnlyQuery.check(query))
+      assert.isTrue(Exit.isSuccess(exit), `${query}: ${JSON.stringify(exit)}`)
     }
   })
 
