@@ -1,5 +1,4 @@
 import { Command, ValidationError } from "@effect/cli"
-import { DatabaseError } from "@pipetrail/store"
 import { Cause, Console, Effect, Exit, Logger, Option } from "effect"
 import { db } from "./commands/db.js"
 import { demo } from "./commands/demo.js"
@@ -62,13 +61,9 @@ const describe = (error: unknown): { readonly code: number; readonly line: strin
   }
   const what = tag === "DatabaseError" && e.operation !== undefined ? `database (${e.operation}): ${message}` : message
   if (tag === "QueryRefusedError") return { code: ExitCode.usage, line: `query refused: ${message}` }
-  // The statement's own error (syntax, unknown column, timeout) is the user's to fix; a lost connection is not.
-  if (
-    tag === "DatabaseError" &&
-    e.operation === "read-only query" &&
-    !DatabaseError.isTransient(error as DatabaseError.DatabaseError)
-  ) {
-    return { code: ExitCode.usage, line: `query failed: ${message}` }
+  // The statement ran and failed (division by zero, permission denied, timeout): work was done, exit 1.
+  if (tag === "DatabaseError" && e.operation === "read-only query") {
+    return { code: ExitCode.failure, line: `query failed: ${message}` }
   }
   const hint =
     tag === "DatabaseError"

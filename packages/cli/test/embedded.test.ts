@@ -1,4 +1,18 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync
+} from "node:fs"
+import { connect, createServer } from "node:net"
 import { join } from "node:path"
 import { Emulator } from "@pipetrail/emulator"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
@@ -97,6 +111,60 @@ describe("the embedded store", { timeout: 240_000 }, () => {
     assert.strictEqual(check.code, 0, check.stdout + check.stderr)
   })
 
+  it("a process without the token can neither crash the holder nor be served; a squatter on the socket is not believed", async () => {
+    const name = `\0pipetrail-store-${createHash("sha256").update(realpathSync(store)).digest("hex").slice(0, 40)}`
+    const send = (bytes: Buffer) =>
+      new Promise<void>((resolve) => {
+        const socket = connect({ path: name }, () => socket.write(bytes))
+        socket.on("error", () => resolve())
+        socket.on("close", () => resolve())
+        setTimeout(() => {
+          socket.destroy()
+          resolve()
+        }, 1_000)
+      })
+    const watch = start(["watch", "--all-pipelines", "--every", "1h", "--data-dir", store], env)
+    await until(() => watch.stdout().includes("succeeded"), 60_000, "watch's first tick")
+    for (const bytes of [
+      Buffer.from("00000004ff0f9901", "hex"), // a v8 frame that does not deserialize
+      Buffer.concat([Buffer.from("ffffffff", "hex"), Buffer.alloc(64 * 1024)]), // an endless frame
+      Buffer.concat([Buffer.from("0000000f", "hex"), Buffer.from('{"hello":"abc"}')]),
+      Buffer.concat([Buffer.from("00000010", "hex"), Buffer.from('{"proof":"0000"}')])
+    ]) {
+      await send(bytes)
+    }
+    assert.strictEqual(watch.child.exitCode, null, watch.stderr())
+    const served = await run(["executions", "--data-dir", store, "--limit", "1"], env, 30_000)
+    assert.strictEqual(served.code, 0, served.stderr)
+    watch.child.kill("SIGKILL")
+    await watch.done
+
+    // The holder is gone; another process takes the socket's name and answers with a made-up proof.
+    let heard = ""
+    const squatter = createServer((socket) => {
+      socket.on("data", (chunk) => {
+        heard += chunk.toString("latin1")
+        const body = Buffer.from(JSON.stringify({ nonce: "n", proof: "forged" }))
+        const header = Buffer.alloc(4)
+        header.writeUInt32BE(body.length)
+        socket.write(Buffer.concat([header, body]))
+      })
+    })
+    await new Promise<void>((resolve) => squatter.listen({ path: name }, () => resolve()))
+    try {
+      const fooled = await run(["executions", "--data-dir", store], env, 30_000)
+      assert.strictEqual(fooled.code, 1, fooled.stderr)
+      assert.match(fooled.stderr, /could not prove it holds the store, so nothing was sent to it/)
+      const token = JSON.parse(readFileSync(join(store, ".pipetrail.lock"), "utf8")).token as string
+      assert.notInclude(heard, token)
+      assert.notMatch(heard, /select|insert/i)
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()))
+    }
+    const check = await run(["db", "check", "--data-dir", store], env)
+    assert.strictEqual(check.code, 0, check.stdout + check.stderr)
+  })
+
   it("keeps every file owner-only", () => {
     for (const path of walk(store)) {
       assert.strictEqual(statSync(path).mode & 0o077, 0, `${path} is ${(statSync(path).mode & 0o777).toString(8)}`)
@@ -165,6 +233,16 @@ describe("the embedded store", { timeout: 240_000 }, () => {
     assert.match(proc.stderr, /under \/proc, a kernel file system/)
     const empty = await run(["executions", "--data-dir", ""], env, 20_000)
     assert.strictEqual(empty.code, 2, empty.stderr)
+    const file = join(other, "notes.txt")
+    const notDir = await run(["executions", "--data-dir", file], env, 20_000)
+    assert.strictEqual(notDir.code, 2, notDir.stderr)
+    assert.match(notDir.stderr, /is not a directory/)
+    // A store reached through a symbolic link is the same store.
+    const link = join(tempDir(), "..", "link")
+    symlinkSync(store, link)
+    const linked = await run(["executions", "--data-dir", link, "-o", "json", "--limit", "1000"], env)
+    assert.strictEqual(linked.code, 0, linked.stderr)
+    assert.strictEqual(JSON.parse(linked.stdout).length, 90)
   })
 
   it("db backup and db restore give back the same store; neither overwrites", async () => {

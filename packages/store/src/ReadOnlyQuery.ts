@@ -145,6 +145,17 @@ const inspect = (root: unknown): string | undefined => {
         const reason = functionRefusal(names[names.length - 1] ?? "")
         if (reason !== undefined) return reason
       }
+      // Attribute notation calls a function too: `(x).pg_sleep` is `pg_sleep(x)`, and `t.f` may be
+      // `f(t)`. Every field name is held to the same rule (a column of that name is refused too).
+      if (key === "A_Indirection" || key === "ColumnRef") {
+        const fields = (value as { indirection?: Array<unknown>; fields?: Array<unknown> })[
+          key === "A_Indirection" ? "indirection" : "fields"
+        ]
+        for (const field of fields ?? []) {
+          const reason = functionRefusal(nameOf(field))
+          if (reason !== undefined && nameOf(field) !== "") return reason
+        }
+      }
       stack.push(value)
     }
   }

@@ -103,6 +103,15 @@ const attacks: ReadonlyArray<string> = [
   "values (pg_read_file('/etc/passwd'))",
   "select coalesce(null, pg_read_file('/etc/passwd'))",
   "select array_agg(x) filter (where pg_sleep(1) is null) from generate_series(1, 2) x",
+  // functions called by attribute notation (found by review): `(x).f` is `f(x)`
+  "select (2::float8).pg_sleep",
+  "select ('1 second'::interval).pg_sleep_for",
+  "select (42::bigint).pg_advisory_lock",
+  "select ('select 1'::text).ts_stat",
+  "select ('select set_config(''role'',''postgres'',true)::tsvector'::text).ts_stat",
+  "select x.set_config from (select 'a') x",
+  "select (row('a','b',false)).set_config",
+  "select t.nextval from (select 'snapshot_run_id_seq'::regclass) t",
   // not one statement
   "",
   "   ",

@@ -196,7 +196,15 @@ const openOrConnect = async (
     ) {
       throw new EmbeddedStoreError("STORE_IN_USE", error.message)
     }
-    const connection = await connectTo(error.socketName, error.token).catch(() => undefined)
+    const connection = await connectTo(error.socketName, error.token).catch((cause: { code?: string }) => {
+      if (cause.code === "HOLDER_UNPROVEN") {
+        throw new EmbeddedStoreError(
+          "STORE_IN_USE",
+          `${error.message}; but the process answering on its socket could not prove it holds the store, so nothing was sent to it`
+        )
+      }
+      return undefined
+    })
     if (connection === undefined) return "holder closing"
     return { session: connection.session, alive: connection.alive, close: async () => connection.close() }
   }
@@ -229,11 +237,14 @@ const openOrConnectRetrying = async (
  * holder's session. `loadDataDir` restores a backup into a new, empty directory.
  */
 export const openEmbedded = async (dataDir: string, options: Options = {}): Promise<Embedded> => {
-  const path = await checkPlace(dataDir)
-  await mkdir(path, { recursive: true, mode: 0o700 })
-  if (!(await stat(path)).isDirectory()) {
+  const place = await checkPlace(dataDir)
+  const existing = await stat(place).catch(() => undefined)
+  if (existing !== undefined && !existing.isDirectory()) {
     throw new EmbeddedStoreError("BAD_DATA_DIR", `the data directory ${dataDir} is not a directory`)
   }
+  await mkdir(place, { recursive: true, mode: 0o700 })
+  // PGlite opens the real directory: a data directory given through a symbolic link works too.
+  const path = await realpath(place)
   await chmod(path, 0o700)
   const opened = await openOrConnectRetrying(path, dataDir, options)
   return "alive" in opened ? failover(opened, () => openOrConnectRetrying(path, dataDir, options)) : opened

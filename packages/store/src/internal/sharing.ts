@@ -3,11 +3,12 @@
  * on the lock's own socket; another pipetrail process that finds the store held connects there and
  * uses the holder's session as if it were its own (`Session`): it takes the session whole for a
  * query or a transaction, so every store guarantee (transactions, row locks, constraints) holds
- * as for the holder's own writes. A connection proves it may open the store by presenting the
- * token the holder wrote into the owner-only data directory: the socket's name is no secret.
- * Frames are a 4-byte length and a `v8.serialize`d value, so dates, bytes and bigints cross intact.
+ * as for the holder's own writes. Both ends prove they know the token the holder wrote into the
+ * owner-only data directory (an HMAC over fresh nonces; the token never crosses the socket): the
+ * socket's name is no secret, and a process squatting it is neither served nor believed. After the
+ * handshake, frames carry `v8.serialize`d values, so dates, bytes and bigints cross intact.
  */
-import { timingSafeEqual } from "node:crypto"
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { connect, type Socket } from "node:net"
 import { deserialize, serialize } from "node:v8"
 import { mutex, type Session, type SessionResult } from "./session.js"
@@ -28,29 +29,58 @@ interface Reply {
   readonly error?: { readonly message: string; readonly code?: string; readonly detail?: string }
 }
 
-const frame = (value: unknown): Buffer => {
-  const body = serialize(value)
+/** A frame: a 4-byte length, then the body. Before the handshake bodies are small JSON; after it, `v8.serialize`. */
+const frameOf = (body: Uint8Array): Buffer => {
   const header = Buffer.alloc(4)
   header.writeUInt32BE(body.length)
   return Buffer.concat([header, body])
 }
+const frame = (value: unknown): Buffer => frameOf(serialize(value))
+const jsonFrame = (value: unknown): Buffer => frameOf(Buffer.from(JSON.stringify(value), "utf8"))
 
-/** Calls `onFrame` with each value read from the socket, in order. */
-const frames = (socket: Socket, onFrame: (value: unknown) => void): void => {
-  let buffer = Buffer.alloc(0)
+/** The largest body before the handshake (a nonce, a proof), and after it (a backup of the store). */
+const maxHandshakeBody = 1_024
+const maxBody = 2 ** 30
+
+/**
+ * Calls `onFrame` with each body read from the socket, in order; the socket is destroyed on a body
+ * over the current limit or one `onFrame` cannot read (it throws), so nothing a peer sends can
+ * crash this process.
+ */
+const frames = (socket: Socket, limit: () => number, onFrame: (body: Buffer) => void): void => {
+  let buffer: Buffer = Buffer.alloc(0)
   socket.on("data", (chunk: Buffer) => {
-    buffer = Buffer.concat([buffer, chunk])
+    buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk])
     while (buffer.length >= 4) {
       const length = buffer.readUInt32BE(0)
+      if (length > limit()) return void socket.destroy()
       if (buffer.length < 4 + length) break
       const body = buffer.subarray(4, 4 + length)
       buffer = buffer.subarray(4 + length)
-      onFrame(deserialize(body))
+      try {
+        onFrame(body)
+      } catch {
+        return void socket.destroy()
+      }
     }
   })
 }
 
-const sameToken = (a: string, b: string) => {
+const json = (body: Buffer): Record<string, unknown> => {
+  const value: unknown = JSON.parse(body.toString("utf8"))
+  if (typeof value !== "object" || value === null) throw new Error("not an object")
+  return value as Record<string, unknown>
+}
+
+/**
+ * Proof of the token without revealing it: an HMAC of both nonces, by role. Each side proves it
+ * knows the token, so a process that squats the socket's name learns nothing and is not believed.
+ */
+const proof = (token: string, role: "holder" | "client", mine: string, theirs: string) =>
+  createHmac("sha256", token).update(`${role}:${mine}:${theirs}`).digest("hex")
+
+const sameText = (a: unknown, b: string) => {
+  if (typeof a !== "string") return false
   const [x, y] = [Buffer.from(a), Buffer.from(b)]
   return x.length === y.length && timingSafeEqual(x, y)
 }
@@ -115,15 +145,29 @@ export const serve = (
         reply({ id: request.id, error: errorOf(cause) })
       }
     }
-    frames(socket, (value) => {
-      if (!authenticated) {
-        const offered = (value as { token?: unknown }).token
-        if (typeof offered !== "string" || !sameToken(offered, token)) return void socket.destroy()
+    // Handshake: the client's nonce; the holder's nonce and proof; the client's proof.
+    const nonce = randomBytes(16).toString("hex")
+    let clientNonce: string | undefined
+    frames(
+      socket,
+      () => (authenticated ? maxBody : maxHandshakeBody),
+      (body) => {
+        if (authenticated) {
+          const request = deserialize(body) as Request
+          chain = chain.then(() => handle(request))
+          return
+        }
+        const message = json(body)
+        if (clientNonce === undefined) {
+          if (typeof message.hello !== "string" || message.hello.length > 64) throw new Error("bad hello")
+          clientNonce = message.hello
+          return void socket.write(jsonFrame({ nonce, proof: proof(token, "holder", nonce, clientNonce) }))
+        }
+        if (!sameText(message.proof, proof(token, "client", clientNonce, nonce))) throw new Error("bad proof")
         authenticated = true
-        return reply({ pid: process.pid })
+        reply({ pid: process.pid })
       }
-      chain = chain.then(() => handle(value as Request))
-    })
+    )
     socket.on("error", () => undefined)
     socket.on("close", () => {
       closed = true
@@ -163,19 +207,48 @@ export const connectTo = async (
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
   let nextId = 1
   let open = true
+  let authenticated = false
+  const nonce = randomBytes(16).toString("hex")
+  let unproven = false
   const hello = new Promise<number>((resolve, reject) => {
     socket.once("error", reject)
-    socket.once("close", () => reject(gone()))
-    frames(socket, (value) => {
-      const pid = (value as { pid?: number }).pid
-      if (pid !== undefined) return resolve(pid)
-      const reply = value as Reply
-      const waiter = pending.get(reply.id)
-      pending.delete(reply.id)
-      if (reply.error === undefined) waiter?.resolve(reply.result)
-      else waiter?.reject(Object.assign(new Error(reply.error.message), reply.error))
-    })
-    socket.once("connect", () => socket.write(frame({ token })))
+    socket.once("close", () =>
+      reject(
+        unproven
+          ? Object.assign(new Error("the process answering on the store's socket could not prove it holds the store"), {
+              code: "HOLDER_UNPROVEN"
+            })
+          : gone()
+      )
+    )
+    frames(
+      socket,
+      () => (authenticated ? maxBody : maxHandshakeBody),
+      (body) => {
+        if (!authenticated) {
+          const message = json(body)
+          // The holder must prove it knows the token before the client proves it does.
+          if (
+            typeof message.nonce !== "string" ||
+            !sameText(message.proof, proof(token, "holder", message.nonce, nonce))
+          ) {
+            unproven = true
+            throw new Error("the process answering for the store could not prove it holds it")
+          }
+          authenticated = true
+          return void socket.write(jsonFrame({ proof: proof(token, "client", nonce, message.nonce) }))
+        }
+        const value = deserialize(body)
+        const pid = (value as { pid?: number }).pid
+        if (pid !== undefined) return resolve(pid)
+        const reply = value as Reply
+        const waiter = pending.get(reply.id)
+        pending.delete(reply.id)
+        if (reply.error === undefined) waiter?.resolve(reply.result)
+        else waiter?.reject(Object.assign(new Error(reply.error.message), reply.error))
+      }
+    )
+    socket.once("connect", () => socket.write(jsonFrame({ hello: nonce })))
   })
   socket.on("error", () => undefined)
   socket.on("close", () => {
