@@ -34,10 +34,7 @@ class SessionDriver implements Driver {
   private readonly connection: SessionConnection
   private release: (() => Promise<void>) | undefined
 
-  constructor(
-    private readonly session: Session,
-    private readonly close: () => Promise<void>
-  ) {
+  constructor(private readonly session: Session) {
     this.connection = new SessionConnection(session)
   }
 
@@ -70,20 +67,16 @@ class SessionDriver implements Driver {
     await release?.()
   }
 
-  async destroy(): Promise<void> {
-    await this.close()
-  }
+  // The layer that opened the store closes it, with its scope.
+  async destroy(): Promise<void> {}
 }
 
 /** A kysely dialect over the embedded store's session, local or served by the process holding the store. */
 export class PgliteDialect implements Dialect {
-  constructor(
-    private readonly session: Session,
-    private readonly close: () => Promise<void> = async () => undefined
-  ) {}
+  constructor(private readonly session: Session) {}
 
   createDriver(): Driver {
-    return new SessionDriver(this.session, this.close)
+    return new SessionDriver(this.session)
   }
 
   createQueryCompiler() {
