@@ -224,13 +224,15 @@ const recordMix = async (handle: StoreHandle, count: number) => {
   for (let i = 0; i < runs; i++) {
     const source = `bench-${randomUUID()}`
     const existing = documents((2 * count) / 3, i + 10)
-    await run(handle.store.recordMany(existing.map((document) => ({ source, document }))))
+    const before = new Date()
+    await run(handle.store.recordMany(existing.map((document) => ({ source, document, observedAt: before }))))
     const fresh = documents(count / 3, i + 100)
     const changed = existing
       .slice(0, count / 3)
       .map((d) => ({ ...d, status: "Failed" as never, statusSummary: "changed" }))
     const unchanged = existing.slice(count / 3)
-    const inputs = [...fresh, ...changed, ...unchanged].map((document) => ({ source, document }))
+    const observedAt = new Date(before.getTime() + 1000)
+    const inputs = [...fresh, ...changed, ...unchanged].map((document) => ({ source, document, observedAt }))
     const batches = Array.from({ length: Math.ceil(inputs.length / 500) }, (_, n) =>
       inputs.slice(n * 500, n * 500 + 500)
     )

@@ -137,8 +137,13 @@ export const run = (options: JobOptions) =>
       return listed.pipe(
         Stream.mapEffect(
           (summary) =>
-            codepipeline.getPipelineExecution(pipelineName, summary.pipelineExecutionId).pipe(
-              Effect.flatMap((detail) => ExecutionDocument.make(detail, summary)),
+            codepipeline.observePipelineExecution(pipelineName, summary.pipelineExecutionId).pipe(
+              Effect.flatMap((detail) =>
+                Effect.map(ExecutionDocument.make(detail.value, summary), (document) => ({
+                  document,
+                  observedAt: detail.observedAt
+                }))
+              ),
               Effect.tap(() => {
                 mine.fetched += 1
                 return add({ fetched: 1 })
@@ -160,11 +165,21 @@ export const run = (options: JobOptions) =>
             ),
           { concurrency: options.concurrency }
         ),
-        Stream.filter((document): document is ExecutionDocument.ExecutionDocument => document !== undefined),
+        Stream.filter(
+          (observed): observed is { document: ExecutionDocument.ExecutionDocument; observedAt: Date } =>
+            observed !== undefined
+        ),
         Stream.grouped(options.batchSize),
         Stream.mapEffect((batch) =>
           store
-            .recordMany(Chunk.toReadonlyArray(batch).map((document) => ({ source: options.source, document, runId })))
+            .recordMany(
+              Chunk.toReadonlyArray(batch).map(({ document, observedAt }) => ({
+                source: options.source,
+                document,
+                observedAt,
+                runId
+              }))
+            )
             .pipe(
               // A batch rolled back by a lost connection is retried: writes are idempotent.
               Effect.retry({

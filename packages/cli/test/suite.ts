@@ -280,7 +280,8 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
           "0005_head_list_index",
           "0006_snapshot_trigger_when",
           "0007_reader_role",
-          "0008_rejected_response_http"
+          "0008_rejected_response_http",
+          "0009_observation_order"
         ]
       )
       for (const m of list) assert.notStrictEqual(m.applied_at, "pending")

@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/client-codepipeline"
 import {
   Chunk,
+  Clock,
   Config,
   Context,
   Duration,
@@ -54,6 +55,13 @@ export interface AwaitOptions {
   readonly schedule?: Schedule.Schedule<unknown, PipelineExecution>
 }
 
+/** What a response said, with the time it was received: an observation, as the store records it. */
+export interface Observed<A> {
+  readonly value: A
+  /** When the response arrived (the `Clock`'s time), not when it is recorded. */
+  readonly observedAt: Date
+}
+
 /** The CodePipeline calls pipetrail needs, decoded into domain types, failing only with `CodePipelineError`. */
 export interface CodePipelineService {
   /** Fetches one execution; fails before any request when the name or id is invalid. */
@@ -61,6 +69,11 @@ export interface CodePipelineService {
     pipelineName: string,
     pipelineExecutionId: string
   ) => Effect.Effect<PipelineExecution, CodePipelineError>
+  /** `getPipelineExecution` with the time its response arrived: what a snapshot job records. */
+  readonly observePipelineExecution: (
+    pipelineName: string,
+    pipelineExecutionId: string
+  ) => Effect.Effect<Observed<PipelineExecution>, CodePipelineError>
   /** Every execution summary of a pipeline, newest first, over all pages. */
   readonly listPipelineExecutions: <E = never>(
     pipelineName: string,
@@ -284,7 +297,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
       )
     }
 
-    const getPipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
+    const observePipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
       Effect.gen(function* () {
         const name = yield* parse(PipelineName, "pipelineName")(pipelineName)
         const id = yield* parse(PipelineExecutionId, "pipelineExecutionId")(pipelineExecutionId)
@@ -295,6 +308,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
             { abortSignal }
           )
         )
+        const receivedAt = yield* Clock.currentTimeMillis
         const payload = bodyOf(output, raw) as { pipelineExecution?: unknown }
         if (typeof payload !== "object" || payload === null || payload.pipelineExecution === undefined) {
           return yield* new ResponseDecodeError({
@@ -306,8 +320,12 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
             ...(raw === undefined ? {} : { response: raw })
           })
         }
-        return yield* decodeExecution(context, raw)(yield* sameExecution(context, payload, raw))
+        const value = yield* decodeExecution(context, raw)(yield* sameExecution(context, payload, raw))
+        return { value, observedAt: new Date(receivedAt) }
       })
+
+    const getPipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
+      Effect.map(observePipelineExecution(pipelineName, pipelineExecutionId), (observed) => observed.value)
 
     const listPipelineExecutions = <E = never>(pipelineName: string, options: ListExecutionsOptions<E> = {}) =>
       Stream.unwrap(
@@ -396,7 +414,13 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         Effect.repeat(untilTerminal(options.schedule ?? Schedule.spaced("5 seconds")))
       )
 
-    return CodePipeline.of({ getPipelineExecution, listPipelineExecutions, listPipelines, awaitExecution })
+    return CodePipeline.of({
+      getPipelineExecution,
+      observePipelineExecution,
+      listPipelineExecutions,
+      listPipelines,
+      awaitExecution
+    })
   })
 
 /** Repeats on `schedule` while the execution is not terminal; outputs the last state seen. */

@@ -1,4 +1,4 @@
-import { Chunk, Effect, Layer, Schedule, Stream } from "effect"
+import { Chunk, Clock, Effect, Layer, Schedule, Stream } from "effect"
 import { CodePipeline, type CodePipelineService, type ListExecutionsOptions, untilTerminal } from "./CodePipeline.js"
 import { InvalidInputError, PipelineExecutionNotFoundError, PipelineNotFoundError } from "./CodePipelineError.js"
 import { PipelineExecutionId, PipelineName, parse } from "./Identifiers.js"
@@ -52,6 +52,11 @@ export const make = (data: TestData): CodePipelineService => {
       }
       return found.execution
     })
+  const observePipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
+    Effect.zipWith(getPipelineExecution(pipelineName, pipelineExecutionId), Clock.currentTimeMillis, (value, now) => ({
+      value,
+      observedAt: new Date(now)
+    }))
   const listPipelineExecutions = <E = never>(pipelineName: string, options: ListExecutionsOptions<E> = {}) =>
     Stream.unwrap(
       Effect.gen(function* () {
@@ -77,7 +82,7 @@ export const make = (data: TestData): CodePipelineService => {
     getPipelineExecution(pipelineName, pipelineExecutionId).pipe(
       Effect.repeat(untilTerminal(Schedule.spaced("10 millis")))
     )
-  return { getPipelineExecution, listPipelineExecutions, listPipelines, awaitExecution }
+  return { getPipelineExecution, observePipelineExecution, listPipelineExecutions, listPipelines, awaitExecution }
 }
 
 /** A layer serving `data` from memory. */

@@ -49,6 +49,8 @@ export interface ExecutionSnapshotTable {
 
 /** `execution_head`: the latest state of each execution (the row writers lock). */
 export interface ExecutionHeadTable {
+  /** The execution's number, which its observations refer to (migration 0009). */
+  id: Generated<BigId>
   source: string
   pipeline_name: string
   pipeline_execution_id: string
@@ -59,6 +61,17 @@ export interface ExecutionHeadTable {
   start_time: Timestamp | null
   /** When the execution last moved to a new state (first seen time of the latest state). */
   changed_at: Timestamp | null
+}
+
+/** `execution_observation`: every observation of an execution, in the order it was made (migration 0009). */
+export interface ExecutionObservationTable {
+  head_id: BigId
+  /** When the response was received. */
+  observed_at: Timestamp
+  content_hash: string
+  run_id: BigId | null
+  /** How many observations this row stands for: 1, except middle observations of a state kept before 0009. */
+  seen: Generated<number>
 }
 
 /** `rejected_response`: payloads that failed to decode, verbatim. */
@@ -151,6 +164,7 @@ export interface Database {
   snapshot_run: SnapshotRunTable
   execution_snapshot: ExecutionSnapshotTable
   execution_head: ExecutionHeadTable
+  execution_observation: ExecutionObservationTable
   rejected_response: RejectedResponseTable
   latest_execution: LatestExecutionView
   status_transition: StatusTransitionView

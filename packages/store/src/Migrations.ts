@@ -39,6 +39,19 @@ export const migrateToLatest = (db: Kysely<any>): Effect.Effect<ReadonlyArray<st
     })
   )
 
+/** Applies pending migrations up to and including `name` (for tests of upgrades); returns the names applied. */
+export const migrateTo = (db: Kysely<any>, name: string): Effect.Effect<ReadonlyArray<string>, DatabaseError> =>
+  Effect.tryPromise({
+    try: () => migrator(db).migrateTo(name),
+    catch: (cause) => fromCause(`migrate to ${name}`, cause)
+  }).pipe(
+    Effect.flatMap(({ error, results }) =>
+      error === undefined
+        ? Effect.succeed((results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName))
+        : Effect.fail(fromCause(`migrate to ${name}`, error))
+    )
+  )
+
 /** Every known migration with the time it was applied, if it was. */
 export const status = (db: Kysely<any>): Effect.Effect<ReadonlyArray<MigrationStatus>, DatabaseError> =>
   Effect.tryPromise({

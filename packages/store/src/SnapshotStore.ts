@@ -1,24 +1,30 @@
 import { Canonical, Diff, ExecutionDocument } from "@pipetrail/core"
 import { Clock, Context, Effect, Either, Layer, Option, Schema } from "effect"
-import { sql, type Transaction } from "kysely"
+import { sql } from "kysely"
 import { Database } from "./Database.js"
 import { DatabaseError, fromCause } from "./DatabaseError.js"
-import type { Database as Tables } from "./DatabaseSchema.js"
+import { clean, keyOf, type Pending, writeBatch } from "./internal/write.js"
 
 /** Where a snapshot came from: an AWS account and region (`aws:123456789012:eu-west-1`) or a label. */
 export type Source = string
 
-/** One execution state to record. */
+/** One observation of an execution to record. */
 export interface RecordInput {
   readonly source: Source
   readonly document: ExecutionDocument.ExecutionDocument
-  /** When it was fetched (default: now). */
-  readonly observedAt?: Date
+  /**
+   * When its response was received (core's `observePipelineExecution` gives it). Observations are
+   * applied in this order, whatever order they are recorded in.
+   */
+  readonly observedAt: Date
   /** The job run that fetched it. */
   readonly runId?: number
 }
 
-/** What recording one state did. */
+/**
+ * What recording one observation did: `new` when it starts a state no stored row held, else
+ * `unchanged`; the state it belongs to (its row and its place in the history, after this write).
+ */
 export interface RecordResult {
   readonly pipelineName: string
   readonly pipelineExecutionId: string
@@ -196,258 +202,11 @@ export class SnapshotStore extends Context.Tag("@pipetrail/store/SnapshotStore")
   SnapshotStoreService
 >() {}
 
-/** PostgreSQL text cannot hold NUL: typed columns get U+FFFD; the document keeps the original bytes. */
-const clean = (text: string | undefined | null): string | null =>
-  text == null ? null : text.replaceAll("\u0000", "\uFFFD")
-
-const keyOf = (source: string, pipelineName: string, id: string) => JSON.stringify([source, pipelineName, id])
-
-/** One input of a batch, before its canonical JSON and hash are computed. */
-interface Pending {
-  readonly key: string
-  readonly source: string
-  readonly document: ExecutionDocument.ExecutionDocument
-  readonly observedAt: Date
-  readonly runId: number | null
-}
-
-interface Prepared extends Pending {
-  readonly json: string
-  readonly hash: string
-  /** The canonical JSON escapes a NUL, which jsonb cannot hold: the exact bytes also go to `document_raw`. */
-  readonly hasNul: boolean
-}
-
-interface NewRow {
-  readonly item: Prepared
-  readonly seq: number
-  seenCount: number
-  lastSeenAt: Date
-  lastRunId: number | null
-}
-
 const probeRollback = new Error("probe rolled back")
 
-const iso = (date: Date | undefined) => (date === undefined ? null : date.toISOString())
 const toNumber = (value: unknown): number => (typeof value === "number" ? value : Number(value))
 const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)))
 const bytesToString = (value: unknown): string => Buffer.from(value as Uint8Array).toString("utf8")
-
-const prepare = (item: Pending): Prepared => {
-  const json = ExecutionDocument.canonicalJson(item.document)
-  return { ...item, json, hash: Canonical.sha256(json), hasNul: json.includes("\\u0000") }
-}
-
-/** A promise whose rejection is also handled elsewhere: never reported as unhandled while it waits. */
-const quiet = <A>(promise: Promise<A>): Promise<A> => {
-  promise.catch(() => undefined)
-  return promise
-}
-
-/** Lets queued I/O go out: statements already handed to the driver reach the server first. */
-const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
-
-/**
- * Writes one batch inside a transaction: heads created and locked in one key order (the same for
- * every writer, so concurrent writers cannot deadlock), then one statement
- * inserts the new states, moves their heads and counts the unchanged fetches. Canonical JSON and
- * hashes are computed while the server creates and locks the heads.
- */
-const writeBatch = async (trx: Transaction<Tables>, pending: ReadonlyArray<Pending>): Promise<Array<RecordResult>> => {
-  const keys = [...new Map(pending.map((i) => [i.key, i])).values()].sort((a, b) => (a.key < b.key ? -1 : 1))
-  const sources = keys.map((i) => i.source)
-  const names = keys.map((i) => i.document.pipelineName as string)
-  const ids = keys.map((i) => i.document.pipelineExecutionId as string)
-
-  const created = quiet(
-    sql`
-      insert into execution_head (source, pipeline_name, pipeline_execution_id)
-      select source, pipeline_name, pipeline_execution_id
-      from unnest(${sources}::text[], ${names}::text[], ${ids}::text[]) with ordinality as k(source, pipeline_name, pipeline_execution_id, ord)
-      order by ord
-      on conflict do nothing
-    `.execute(trx)
-  )
-  const locked = quiet(
-    sql<{
-      source: string
-      pipeline_name: string
-      pipeline_execution_id: string
-      seq: number
-      snapshot_id: string | number | null
-      content_hash: string | null
-    }>`
-      -- One primary-key probe per key, in key order (a join let the planner scan every head).
-      select h.*
-      from unnest(${sources}::text[], ${names}::text[], ${ids}::text[]) with ordinality as k(source, pipeline_name, pipeline_execution_id, ord)
-      cross join lateral (
-        select h.source, h.pipeline_name, h.pipeline_execution_id, h.seq, h.snapshot_id, h.content_hash
-        from execution_head h
-        where h.source = k.source and h.pipeline_name = k.pipeline_name and h.pipeline_execution_id = k.pipeline_execution_id
-        for update
-      ) as h
-      order by k.ord
-    `.execute(trx)
-  )
-  // Hashing in slices lets the event loop hand the lock statement over as soon as the insert is done.
-  const items: Array<Prepared> = []
-  for (let i = 0; i < pending.length; i++) {
-    if (i % 50 === 0) await yieldToIo()
-    items.push(prepare(pending[i]!))
-  }
-  await created
-  const heads = await locked
-
-  const state = new Map(
-    heads.rows.map((h) => [
-      keyOf(h.source, h.pipeline_name, h.pipeline_execution_id),
-      {
-        seq: toNumber(h.seq),
-        hash: h.content_hash,
-        snapshotId: h.snapshot_id === null ? null : toNumber(h.snapshot_id),
-        pending: undefined as NewRow | undefined
-      }
-    ])
-  )
-  const bumps = new Map<number, { count: number; lastSeenAt: Date; lastRunId: number | null }>()
-  const newRows: Array<NewRow> = []
-  const outcomes: Array<{ item: Prepared; outcome: "new" | "unchanged"; row: NewRow | number; seq: number }> = []
-
-  for (const item of items) {
-    const head = state.get(item.key)!
-    if (head.hash === item.hash) {
-      if (head.pending !== undefined) {
-        head.pending.seenCount++
-        if (item.observedAt > head.pending.lastSeenAt) head.pending.lastSeenAt = item.observedAt
-        head.pending.lastRunId = item.runId ?? head.pending.lastRunId
-        outcomes.push({ item, outcome: "unchanged", row: head.pending, seq: head.pending.seq })
-      } else {
-        const id = head.snapshotId!
-        const bump = bumps.get(id) ?? { count: 0, lastSeenAt: item.observedAt, lastRunId: null }
-        bumps.set(id, {
-          count: bump.count + 1,
-          lastSeenAt: item.observedAt > bump.lastSeenAt ? item.observedAt : bump.lastSeenAt,
-          lastRunId: item.runId ?? bump.lastRunId
-        })
-        outcomes.push({ item, outcome: "unchanged", row: id, seq: head.seq })
-      }
-    } else {
-      const row: NewRow = {
-        item,
-        seq: head.seq + 1,
-        seenCount: 1,
-        lastSeenAt: item.observedAt,
-        lastRunId: item.runId
-      }
-      newRows.push(row)
-      head.seq = row.seq
-      head.hash = item.hash
-      head.pending = row
-      outcomes.push({ item, outcome: "new", row, seq: row.seq })
-    }
-  }
-
-  const inserted = new Map<NewRow, number>()
-  if (newRows.length > 0 || bumps.size > 0) {
-    const c = <A>(f: (r: NewRow) => A) => newRows.map(f)
-    const d = (r: NewRow) => r.item.document
-    // Only heads that moved to a new state are written: an unchanged fetch touches its snapshot row alone.
-    const moved = newRows.filter((r) => state.get(r.item.key)!.pending === r)
-    const bumped = [...bumps.entries()].sort((a, b) => a[0] - b[0])
-    const rows = await sql<{
-      id: string | number
-      source: string
-      pipeline_name: string
-      pipeline_execution_id: string
-      seq: number
-    }>`
-      with inserted as (
-        insert into execution_snapshot (
-          source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
-          trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
-          start_time, last_update_time, document, document_raw, content_hash,
-          first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id
-        )
-        select source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
-          trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
-          start_time, last_update_time, d.document, decode(document_raw, 'hex'), content_hash,
-          first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id
-        from unnest(
-          ${c((r) => r.item.source)}::text[],
-          ${c((r) => d(r).pipelineName as string)}::text[],
-          ${c((r) => d(r).pipelineExecutionId as string)}::text[],
-          ${c((r) => r.seq)}::int[],
-          ${c((r) => d(r).pipelineVersion as number)}::int[],
-          ${c((r) => clean(d(r).status))}::text[],
-          ${c((r) => clean(d(r).statusSummary))}::text[],
-          ${c((r) => clean(d(r).trigger?.triggerType))}::text[],
-          ${c((r) => clean(d(r).trigger?.triggerDetail))}::text[],
-          ${c((r) => clean(d(r).executionMode))}::text[],
-          ${c((r) => clean(d(r).executionType))}::text[],
-          ${c((r) => clean(d(r).rollbackMetadata?.rollbackTargetPipelineExecutionId))}::text[],
-          ${c((r) => iso(d(r).startTime))}::timestamptz[],
-          ${c((r) => iso(d(r).lastUpdateTime))}::timestamptz[],
-          ${c((r) => (r.item.hasNul ? Buffer.from(r.item.json, "utf8").toString("hex") : null))}::text[],
-          ${c((r) => r.item.hash)}::text[],
-          ${c((r) => r.item.observedAt.toISOString())}::timestamptz[],
-          ${c((r) => r.lastSeenAt.toISOString())}::timestamptz[],
-          ${c((r) => r.seenCount)}::int[],
-          ${c((r) => r.item.runId)}::bigint[],
-          ${c((r) => r.lastRunId)}::bigint[]
-        ) with ordinality as t(source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status, status_summary,
-          trigger_type, trigger_detail, execution_mode, execution_type, rollback_target_execution_id,
-          start_time, last_update_time, document_raw, content_hash,
-          first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id, ord)
-        -- The documents travel as one JSON array: no array-literal escaping, one parse on the server.
-        join jsonb_array_elements(${`[${newRows.map((r) => (r.item.hasNul ? r.item.json.replaceAll("\\u0000", "\\ufffd") : r.item.json)).join(",")}]`}::jsonb)
-          with ordinality as d(document, ord) using (ord)
-        returning id, source, pipeline_name, pipeline_execution_id, seq, status, start_time, content_hash, first_seen_at
-      ),
-      moved as (
-        update execution_head h
-        set seq = i.seq, snapshot_id = i.id, content_hash = i.content_hash, status = i.status,
-          start_time = coalesce(i.start_time, h.start_time), changed_at = i.first_seen_at
-        from inserted i
-        join unnest(
-          ${moved.map((r) => r.item.source)}::text[],
-          ${moved.map((r) => d(r).pipelineName as string)}::text[],
-          ${moved.map((r) => d(r).pipelineExecutionId as string)}::text[],
-          ${moved.map((r) => r.seq)}::int[]
-        ) as m(source, pipeline_name, pipeline_execution_id, seq) using (source, pipeline_name, pipeline_execution_id, seq)
-        where h.source = i.source and h.pipeline_name = i.pipeline_name and h.pipeline_execution_id = i.pipeline_execution_id
-      ),
-      counted as (
-        update execution_snapshot s
-        set seen_count = s.seen_count + b.count,
-          last_seen_at = greatest(s.last_seen_at, b.last_seen_at),
-          last_run_id = coalesce(b.last_run_id, s.last_run_id)
-        from unnest(
-          ${bumped.map(([id]) => id)}::bigint[],
-          ${bumped.map(([, b]) => b.count)}::int[],
-          ${bumped.map(([, b]) => b.lastSeenAt.toISOString())}::timestamptz[],
-          ${bumped.map(([, b]) => b.lastRunId)}::bigint[]
-        ) as b(id, count, last_seen_at, last_run_id)
-        where s.id = b.id
-      )
-      select id, source, pipeline_name, pipeline_execution_id, seq from inserted
-    `.execute(trx)
-    const byKeySeq = new Map(
-      rows.rows.map((r) => [
-        `${keyOf(r.source, r.pipeline_name, r.pipeline_execution_id)}#${toNumber(r.seq)}`,
-        toNumber(r.id)
-      ])
-    )
-    for (const row of newRows) inserted.set(row, byKeySeq.get(`${row.item.key}#${row.seq}`)!)
-  }
-
-  return outcomes.map(({ item, outcome, row, seq }) => ({
-    pipelineName: item.document.pipelineName,
-    pipelineExecutionId: item.document.pipelineExecutionId,
-    outcome,
-    snapshotId: typeof row === "number" ? row : inserted.get(row)!,
-    seq
-  }))
-}
 
 type SnapshotRow = {
   id: string | number
@@ -512,20 +271,20 @@ const toSnapshot = (row: SnapshotRow): Effect.Effect<Snapshot, StoredDocumentErr
 export const make = Effect.gen(function* () {
   const db = yield* Database
 
-  const pend = (inputs: ReadonlyArray<RecordInput>, now: number): Array<Pending> =>
+  const pend = (inputs: ReadonlyArray<RecordInput>): Array<Pending> =>
     inputs.map((input) => ({
       key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
       source: input.source,
       document: input.document,
-      observedAt: input.observedAt ?? new Date(now),
+      observedAt: input.observedAt,
       runId: input.runId ?? null
     }))
 
   const recordMany = (inputs: ReadonlyArray<RecordInput>) =>
     inputs.length === 0
       ? Effect.succeed([] as ReadonlyArray<RecordResult>)
-      : Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const items = pend(inputs, now)
+      : Effect.suspend(() => {
+          const items = pend(inputs)
           const which =
             items.length === 1
               ? `record ${items[0]!.document.pipelineName}/${items[0]!.document.pipelineExecutionId}`

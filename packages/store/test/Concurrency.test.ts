@@ -22,7 +22,8 @@ const migrationNames = [
   "0005_head_list_index",
   "0006_snapshot_trigger_when",
   "0007_reader_role",
-  "0008_rejected_response_http"
+  "0008_rejected_response_http",
+  "0009_observation_order"
 ]
 
 const chunk = <A>(items: ReadonlyArray<A>, size: number) =>
@@ -34,8 +35,10 @@ const race = (jobA: SnapshotStore.SnapshotStoreService, jobB: SnapshotStore.Snap
     const source = freshSource()
     const ids = Array.from({ length: 30 }, executionId)
     for (let round = 0; round < 3; round++) {
-      const inputs = ids.map((id) => ({ source, document: states(id)[round]! }))
-      const reversed = [...inputs].reverse()
+      // Both jobs fetch each state once, at their own times: every state is seen twice.
+      const at = (job: number) => new Date(Date.UTC(2026, 5, 1, 10, round, job))
+      const inputs = ids.map((id) => ({ source, document: states(id)[round]!, observedAt: at(0) }))
+      const reversed = ids.map((id) => ({ source, document: states(id)[round]!, observedAt: at(1) })).reverse()
       yield* Effect.all(
         [
           Effect.forEach(chunk(inputs, 7), (batch) => jobA.recordMany(batch), { concurrency: 3 }),

@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Database, DatabaseError, SnapshotStore } from "@pipetrail/store"
 import { Effect, Layer, Option, Redacted } from "effect"
-import { doc, executionId, freshSource } from "./utils.js"
+import { doc, executionId, freshSource, later } from "./utils.js"
 
 const storeOn = (database: Layer.Layer<Database.Database, DatabaseError.DatabaseError>) =>
   Layer.provideMerge(Layer.effect(SnapshotStore.SnapshotStore, SnapshotStore.make), database)
@@ -20,7 +20,7 @@ describe("Database", () => {
         yield* Effect.scoped(
           Effect.gen(function* () {
             const store = yield* SnapshotStore.SnapshotStore
-            yield* store.record({ source, document: doc(id) })
+            yield* store.record({ source, document: doc(id), observedAt: later() })
           }).pipe(Effect.provide(storeOn(Database.layerPglite({ dataDir }))))
         )
         assert.strictEqual(statSync(dataDir).mode & 0o777, 0o700)

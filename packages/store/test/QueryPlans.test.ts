@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Database, SnapshotStore } from "@pipetrail/store"
 import { Context, Effect, Layer, Redacted } from "effect"
 import type { CompiledQuery, LogEvent } from "kysely"
-import { doc, executionId, freshPostgresUrl, freshSource, postgresUrl } from "./utils.js"
+import { doc, executionId, freshPostgresUrl, freshSource, later, postgresUrl } from "./utils.js"
 
 // The plans behind the reads that must stay fast on a large store (bench 6 and 7): checked on the
 // queries the store really sends, with sequential scans, bitmap scans and sorts priced out, so the plan shows whether an index can
@@ -48,7 +48,8 @@ for (const backend of backends) {
           yield* store.recordMany(
             Array.from({ length: 5 }, (_, i) => ({
               source,
-              document: doc(executionId(), { startTime: new Date(Date.UTC(2026, 5, 1, 10, i)).toISOString() })
+              document: doc(executionId(), { startTime: new Date(Date.UTC(2026, 5, 1, 10, i)).toISOString() }),
+              observedAt: later()
             }))
           )
 

@@ -5,7 +5,7 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { Database, ReadOnlyQuery, SnapshotStore } from "@pipetrail/store"
 import { Effect, Exit, FastCheck as fc } from "effect"
 import { sql } from "kysely"
-import { backends, doc, executionId, freshSource, storeLayer } from "./utils.js"
+import { backends, doc, executionId, freshSource, later, storeLayer } from "./utils.js"
 
 // Invariant: no statement outside the allowed read-only kinds, as PostgreSQL's own parser
 // classifies it, reaches the server; what does reach it cannot change the store or the machine.
@@ -277,7 +277,7 @@ for (const backend of backends) {
       Effect.gen(function* () {
         const db = yield* Database.Database
         const store = yield* SnapshotStore.SnapshotStore
-        yield* store.record({ source: freshSource(), document: doc(executionId()) })
+        yield* store.record({ source: freshSource(), document: doc(executionId()), observedAt: later() })
         const before = yield* digest
         for (const statement of attacks) {
           const error = yield* Effect.flip(db.queryReadOnly(statement))

@@ -67,6 +67,13 @@ export const storeLayer = (database: Layer.Layer<Database.Database>) =>
 /** A source label unique to one test, so tests sharing a database never see each other's rows. */
 export const freshSource = () => `test:${randomUUID()}`
 
+let clock = Date.UTC(2026, 6, 1)
+/** A later observation time at each call: for tests where only the order of observations matters. */
+export const later = () => {
+  clock += 1000
+  return new Date(clock)
+}
+
 /** A random execution id. */
 export const executionId = () => randomUUID()
 

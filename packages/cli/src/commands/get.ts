@@ -33,7 +33,7 @@ export const get = Command.make(
           Effect.zipRight(Effect.fail(error))
         )
       }
-      const detail = yield* codepipeline.getPipelineExecution(pipelineName, executionId).pipe(Effect.catchAll(keep))
+      const detail = yield* codepipeline.observePipelineExecution(pipelineName, executionId).pipe(Effect.catchAll(keep))
       // Times only exist on list summaries: look for this one among the newest 500.
       const summary = yield* codepipeline.listPipelineExecutions(pipelineName).pipe(
         Stream.take(500),
@@ -43,10 +43,10 @@ export const get = Command.make(
         Effect.map(Chunk.head),
         Effect.catchAll(keep)
       )
-      const document = yield* ExecutionDocument.make(detail, Option.getOrUndefined(summary))
+      const document = yield* ExecutionDocument.make(detail.value, Option.getOrUndefined(summary))
       if (Option.isSome(store)) {
         const source = yield* resolveSource(c)
-        const result = yield* store.value.record({ source, document })
+        const result = yield* store.value.record({ source, document, observedAt: detail.observedAt })
         yield* Effect.logInfo(
           `${result.outcome === "new" ? "stored a new state" : "state unchanged"} (snapshot ${result.snapshotId})`
         )

@@ -7,6 +7,7 @@ import * as m0005 from "./0005_head_list_index.js"
 import * as m0006 from "./0006_snapshot_trigger_when.js"
 import * as m0007 from "./0007_reader_role.js"
 import * as m0008 from "./0008_rejected_response_http.js"
+import * as m0009 from "./0009_observation_order.js"
 
 /** Every migration, by sortable name. Static so a built or bundled CLI finds them. */
 export const migrations: Record<string, Migration> = {
@@ -17,5 +18,6 @@ export const migrations: Record<string, Migration> = {
   "0005_head_list_index": m0005,
   "0006_snapshot_trigger_when": m0006,
   "0007_reader_role": m0007,
-  "0008_rejected_response_http": m0008
+  "0008_rejected_response_http": m0008,
+  "0009_observation_order": m0009
 }
