@@ -140,6 +140,32 @@ const invariants: ReadonlyArray<Check> = [
       )
   ],
   [
+    "each execution's states are the replay of its observations (counts, ends, no repeated neighbour)",
+    (db) =>
+      count(
+        db,
+        sql<{ n: number }>`select count(*)::int as n from (
+      select h.id from execution_head h
+      join lateral (select coalesce(sum(seen), 0) as seen from execution_observation o where o.head_id = h.id) o on true
+      join lateral (select coalesce(sum(seen_count), 0) as seen from execution_snapshot s where s.source = h.source
+        and s.pipeline_name = h.pipeline_name and s.pipeline_execution_id = h.pipeline_execution_id) s on true
+      where o.seen <> s.seen
+      union all
+      select h.id from execution_snapshot s
+      join execution_head h using (source, pipeline_name, pipeline_execution_id)
+      where not exists (select from execution_observation o where o.head_id = h.id and o.observed_at = s.first_seen_at
+          and o.content_hash = s.content_hash and o.run_id is not distinct from s.first_run_id)
+        or not exists (select from execution_observation o where o.head_id = h.id and o.observed_at = s.last_seen_at
+          and o.content_hash = s.content_hash and o.run_id is not distinct from s.last_run_id)
+      union all
+      select null from (select content_hash, lag(content_hash) over (
+          partition by source, pipeline_name, pipeline_execution_id order by seq) as previous
+        from execution_snapshot) x
+      where previous = content_hash) bad`,
+        "states that their observations do not account for"
+      )
+  ],
+  [
     "every snapshot has a head",
     (db) =>
       count(

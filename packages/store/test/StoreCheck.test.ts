@@ -25,7 +25,7 @@ for (const backend of backends) {
       Effect.gen(function* () {
         const store = yield* SnapshotStore.SnapshotStore
         const source = freshSource()
-        const ids = [executionId(), executionId(), executionId()]
+        const ids = [executionId(), executionId(), executionId(), executionId()]
         for (const [i, status] of ["InProgress", "Succeeded"].entries()) {
           yield* store.recordMany(
             ids.map((id) => ({ source, document: doc(id, { status }), observedAt: new Date(Date.UTC(2026, 5, 1, i)) }))
@@ -33,7 +33,7 @@ for (const backend of backends) {
         }
         const clean = yield* StoreCheck.run
         assert.deepStrictEqual(problems(clean), {})
-        assert.isTrue(clean.some((r) => r.check.includes("hash") && r.detail === "6 checked"))
+        assert.isTrue(clean.some((r) => r.check.includes("hash") && r.detail === "8 checked"))
 
         yield* behindTheStoresBack(
           sql`delete from execution_snapshot where pipeline_execution_id = ${ids[0]} and seq = 2`
@@ -44,10 +44,15 @@ for (const backend of backends) {
         yield* behindTheStoresBack(
           sql`update execution_snapshot set content_hash = repeat('0', 64) where pipeline_execution_id = ${ids[2]} and seq = 1`
         )
+        // An observation lost: its state's count and last sighting no longer match the log.
+        yield* behindTheStoresBack(
+          sql`delete from execution_observation where head_id = (select id from execution_head where pipeline_execution_id = ${ids[3]}) and observed_at = ${new Date(Date.UTC(2026, 5, 1, 1))}`
+        )
         const found = problems(yield* StoreCheck.run)
         assert.deepStrictEqual(found, {
           "every head points at an existing snapshot of its execution": 1,
           "each execution's seq runs 1..n without gaps": 1,
+          "each execution's states are the replay of its observations (counts, ends, no repeated neighbour)": 5,
           "stored documents hash to their content_hash": 1
         })
       })
