@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs"
 import { assert, layer } from "@effect/vitest"
 import { Database, SnapshotStore, StoreCheck } from "@pipetrail/store"
 import { Effect } from "effect"
@@ -18,6 +19,17 @@ const behindTheStoresBack = (statement: ReturnType<typeof sql>) =>
       await statement.execute(trx)
     })
   )
+
+/** The purge docs/operations.md gives under "Retention", as its statements. */
+const retention = (() => {
+  const text = readFileSync(new URL("../../../docs/operations.md", import.meta.url), "utf8")
+  const section = text.slice(text.indexOf("## Retention"))
+  const block = section.slice(section.indexOf("```sql") + 6, section.indexOf("```", section.indexOf("```sql") + 6))
+  return block
+    .split(/;\s*\n/)
+    .map((statement) => statement.trim())
+    .filter((statement) => statement !== "" && statement !== "begin" && statement !== "commit")
+})()
 
 for (const backend of backends) {
   layer(storeLayer(backend.database), { timeout: 120_000 })(`StoreCheck on ${backend.name}`, (it) => {
@@ -55,6 +67,48 @@ for (const backend of backends) {
           "each execution's states are the replay of its observations (counts, ends, no repeated neighbour)": 5,
           "stored documents hash to their content_hash": 1
         })
+      })
+    )
+
+    it.effect("the retention purge of docs/operations.md removes old executions whole and leaves a clean store", () =>
+      Effect.gen(function* () {
+        const store = yield* SnapshotStore.SnapshotStore
+        const db = yield* Database.Database
+        const source = freshSource()
+        const old = executionId()
+        const recent = executionId()
+        const longAgo = new Date(Date.now() - 4 * 365 * 86_400_000).toISOString()
+        for (const [i, status] of ["InProgress", "Succeeded"].entries()) {
+          yield* store.recordMany([
+            {
+              source,
+              document: doc(old, { status, startTime: longAgo }),
+              observedAt: new Date(Date.UTC(2022, 0, 1, i))
+            },
+            {
+              source,
+              document: doc(recent, { status, startTime: new Date().toISOString() }),
+              observedAt: new Date(Date.UTC(2026, 0, 1, i))
+            }
+          ])
+        }
+        assert.isAbove(retention.length, 2)
+        // The database is shared with the damage test above: the purge must add no problem.
+        const before = problems(yield* StoreCheck.run)
+        yield* db.transaction("purge", async (trx) => {
+          for (const statement of retention) await sql.raw(statement).execute(trx)
+        })
+        const left = yield* Effect.promise(() =>
+          db.kysely
+            .selectFrom("execution_snapshot")
+            .select(["pipeline_execution_id"])
+            .distinct()
+            .where("source", "=", source)
+            .execute()
+        )
+        assert.deepStrictEqual(left, [{ pipeline_execution_id: recent }])
+        assert.deepStrictEqual(problems(yield* StoreCheck.run), before)
+        assert.lengthOf(yield* store.history({ pipelineExecutionId: recent }), 2)
       })
     )
   })
