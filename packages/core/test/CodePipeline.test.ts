@@ -87,6 +87,26 @@ describe("CodePipeline over the real SDK against the emulator", () => {
     })
   )
 
+  it.scopedLive("an observation is dated when its response arrives, not when it was asked or recorded", () =>
+    Effect.gen(function* () {
+      const { emulator, service } = yield* withEmulator({
+        scenario: { seed: 3, pipelines: 1, executionsPerPipeline: 2, running: 0 },
+        faults: { latency: 300 }
+      })
+      const { name, id, execution } = firstOf(emulator)
+      const asked = Date.now()
+      const observed = yield* service.observePipelineExecution(name, id)
+      const returned = Date.now()
+      assert.strictEqual(observed.value.pipelineExecutionId, execution.pipelineExecutionId)
+      // The answer took at least the emulator's latency to arrive: the time is taken after it.
+      assert.isAtLeast(observed.observedAt.getTime(), asked + 300)
+      assert.isAtMost(observed.observedAt.getTime(), returned)
+      yield* Effect.sleep("20 millis")
+      const again = yield* service.observePipelineExecution(name, id)
+      assert.isAbove(again.observedAt.getTime(), observed.observedAt.getTime())
+    })
+  )
+
   it.scopedLive("lists every execution over 3+ pages, newest first, with times", () =>
     Effect.gen(function* () {
       const { emulator, service } = yield* withEmulator({
