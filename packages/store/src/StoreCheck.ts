@@ -140,7 +140,7 @@ const invariants: ReadonlyArray<Check> = [
       )
   ],
   [
-    "each execution's states are the replay of its observations (counts, ends, no repeated neighbour)",
+    "each execution's states are the replay of its observations (counts, ends, no repeated neighbour, no orphan)",
     (db) =>
       count(
         db,
@@ -161,7 +161,9 @@ const invariants: ReadonlyArray<Check> = [
       select null from (select content_hash, lag(content_hash) over (
           partition by source, pipeline_name, pipeline_execution_id order by seq) as previous
         from execution_snapshot) x
-      where previous = content_hash) bad`,
+      where previous = content_hash
+      union all
+      select o.head_id from execution_observation o where not exists (select from execution_head h where h.id = o.head_id)) bad`,
         "states that their observations do not account for"
       )
   ],

@@ -60,11 +60,15 @@ for (const backend of backends) {
         yield* behindTheStoresBack(
           sql`delete from execution_observation where head_id = (select id from execution_head where pipeline_execution_id = ${ids[3]}) and observed_at = ${new Date(Date.UTC(2026, 5, 1, 1))}`
         )
+        // An observation of no execution (the log has no foreign key: the check is the guard).
+        yield* behindTheStoresBack(
+          sql`insert into execution_observation (head_id, observed_at, content_hash) values (-1, now(), repeat('a', 64))`
+        )
         const found = problems(yield* StoreCheck.run)
         assert.deepStrictEqual(found, {
           "every head points at an existing snapshot of its execution": 1,
           "each execution's seq runs 1..n without gaps": 1,
-          "each execution's states are the replay of its observations (counts, ends, no repeated neighbour)": 5,
+          "each execution's states are the replay of its observations (counts, ends, no repeated neighbour, no orphan)": 6,
           "stored documents hash to their content_hash": 1
         })
       })
