@@ -33,6 +33,17 @@ const assertConsistent = async (url: string, source: string) => {
     [source]
   )
   assert.deepStrictEqual(broken, { heads: 0, gaps: 0, orphans: 0 })
+  // And every state is accounted for by the observation log, sighting for sighting.
+  const [unaccounted] = await query<{ n: number }>(
+    url,
+    `select count(*)::int as n from execution_head h
+       join lateral (select coalesce(sum(seen), 0) as n from execution_observation o where o.head_id = h.id) o on true
+       join lateral (select coalesce(sum(seen_count), 0) as n from execution_snapshot s where s.source = h.source
+         and s.pipeline_name = h.pipeline_name and s.pipeline_execution_id = h.pipeline_execution_id) s on true
+     where h.source = $1 and o.n <> s.n`,
+    [source]
+  )
+  assert.strictEqual(unaccounted!.n, 0)
 }
 
 describe.skipIf(postgresUrl === undefined)(
@@ -157,6 +168,8 @@ describe.skipIf(postgresUrl === undefined)(
       const partial = await stateOf(url, "killed")
       assert.isBelow(partial.length, reference.length)
       await assertConsistent(url, "killed")
+      // No partial batch: 40 executions per pipeline in batches of 5, each batch whole or absent.
+      assert.strictEqual(partial.length % 5, 0, `${partial.length} rows survived the kill`)
       const [run0] = await query<{ outcome: string; finished: boolean }>(
         url,
         "select outcome, finished_at is not null as finished from snapshot_run where source = 'killed' order by id limit 1"

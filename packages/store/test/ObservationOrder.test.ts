@@ -45,7 +45,8 @@ const scenario = fc.array(observation, { minLength: 1, maxLength: 14 }).chain((o
       minLength: observations.length,
       maxLength: observations.length
     }),
-    writers: fc.array(fc.nat(3), { minLength: observations.length, maxLength: observations.length })
+    writers: fc.array(fc.nat(3), { minLength: observations.length, maxLength: observations.length }),
+    retried: fc.array(fc.boolean(), { minLength: observations.length, maxLength: observations.length })
   })
 )
 
@@ -54,6 +55,7 @@ interface Scenario {
   readonly order: ReadonlyArray<number>
   readonly batchSizes: ReadonlyArray<number>
   readonly writers: ReadonlyArray<number>
+  readonly retried: ReadonlyArray<boolean>
 }
 
 interface State {
@@ -154,13 +156,13 @@ for (const backend of backends) {
   describe(`observation order on ${backend.name}`, () => {
     layer(storeLayer(backend.database), { timeout: 300_000, excludeTestServices: true })((it) => {
       it.effect(
-        "any write order, batching and 1–4 concurrent writers give the history of the sorted sequential replay",
+        "any write order, batching, 1–4 concurrent writers and retried batches give the history of the sorted sequential replay",
         () =>
           Effect.gen(function* () {
             const store = yield* SnapshotStore.SnapshotStore
             const db = yield* Database.Database
             const runs = [yield* store.startRun("order-test", {}), yield* store.startRun("order-test", {})]
-            const check = ({ observations, order, batchSizes, writers }: Scenario) =>
+            const check = ({ observations, order, batchSizes, writers, retried }: Scenario) =>
               Effect.gen(function* () {
                 const ids = [executionId(), executionId(), executionId()]
                 const contents = ids.map(variants)
@@ -208,6 +210,13 @@ for (const backend of backends) {
                   byWriter,
                   (mine) => Effect.forEach(mine, (batch) => store.recordMany(batch.items), { discard: true }),
                   { concurrency: "unbounded", discard: true }
+                )
+
+                // Then some batches written again, as a retry after a lost commit acknowledgement does.
+                yield* Effect.forEach(
+                  batches.filter((_, b) => retried[b]),
+                  (batch) => store.recordMany(batch.items),
+                  { discard: true }
                 )
 
                 const [want, got] = yield* Effect.all([storedOf(db, reference), storedOf(db, source)])
