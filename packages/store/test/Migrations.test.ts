@@ -1,0 +1,37 @@
+import { createHash } from "node:crypto"
+import { readdirSync, readFileSync } from "node:fs"
+import { assert, describe, it } from "@effect/vitest"
+
+// Invariant: a migration that has landed is never edited (a user's store ran it already; a change
+// would never reach them, or would run differently on a new store). Each landed migration's source
+// is pinned by its hash; a new migration is added here when it lands.
+
+const landed: Record<string, string> = {
+  "0001_snapshots": "975aad6328e58427c69643c41a575ab9ac4c8f3da8f4ed793919d3f9552b6047",
+  "0002_views": "4b24d6fdf9a639ba8ce4a41f0944a7f117f11d17c8b1d7a07a5fd40fc2a78bca",
+  "0003_lookup_indexes": "3349a2ab228b127f9cc07296ce89e7ada8bb31881e8bbccd17ff8e348704361b",
+  "0004_head_changed_at": "5fbe5fb0286e8f05c553c040ee9aacc8969fb390c42d1ad35fb2873e956a8fb4",
+  "0005_head_list_index": "8610d35cab0ccce451aaaffa06ff4cbc2181ac70a42588226d09ec5d8d0e4784",
+  "0006_snapshot_trigger_when": "065439887b772c2a7417a1ce73e81e282dd2ae39c682b30477bd094a6368d4d5",
+  "0007_reader_role": "d8fcbc1c0214875f4b954072a9f7adf62adbee6736f17d713dfa5db15f627659",
+  "0008_rejected_response_http": "d77b02a62f53ef0850d50e93fb51e702828ac20d1f82b2c15581dba90d7a0d59",
+  "0009_observation_order": "21bb94bdae728cc75565b494a868fc36bda5dcbe9c30a4b3a391687cc0870f6e"
+}
+
+const directory = new URL("../src/migrations/", import.meta.url)
+
+describe("migrations", () => {
+  it("a landed migration is never edited", () => {
+    const files = readdirSync(directory).filter((f) => /^\d{4}_.*\.ts$/.test(f))
+    for (const [name, hash] of Object.entries(landed)) {
+      const source = readFileSync(new URL(`${name}.ts`, directory))
+      assert.strictEqual(
+        createHash("sha256").update(source).digest("hex"),
+        hash,
+        `${name} changed after it landed: add a new migration instead`
+      )
+    }
+    // Every migration file is pinned (a new one is added above when it lands), and none was removed.
+    assert.deepStrictEqual(files.map((f) => f.replace(/\.ts$/, "")).sort(), Object.keys(landed).sort())
+  })
+})
