@@ -25,13 +25,13 @@ import {
 import * as Canonical from "./Canonical.js"
 import {
   type CodePipelineError,
-  InvalidInputError,
   isRetryable,
   NetworkError,
   ResponseDecodeError,
   ResponseMismatchError
 } from "./CodePipelineError.js"
 import { NextToken, PipelineExecutionId, PipelineName, parse, StageName } from "./Identifiers.js"
+import { validatePageSize } from "./internal/pageSize.js"
 import * as RateLimiter from "./internal/rateLimiter.js"
 import { type Capture, captureRaw, jsonOf, type RawResponse } from "./internal/rawResponse.js"
 import { fromSdkError, type RequestContext } from "./internal/sdkError.js"
@@ -167,17 +167,6 @@ const bodyOf = (output: object, raw: RawResponse | undefined): unknown => {
   const json = raw === undefined ? undefined : jsonOf(raw)
   return json !== undefined ? json : withoutMetadata(output)
 }
-
-const validatePageSize = (value: number | undefined, max: number) =>
-  value === undefined || (Number.isInteger(value) && value >= 1 && value <= max)
-    ? Effect.succeed(value)
-    : Effect.fail(
-        new InvalidInputError({
-          field: "pageSize",
-          value: String(value),
-          message: `page size must be an integer from 1 to ${max}`
-        })
-      )
 
 /** Builds the service over the SDK client in context: validation, pacing, retries, decoding. */
 export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelineService, never, CodePipelineClient> =>

@@ -1,7 +1,8 @@
 import { Chunk, Clock, Effect, Layer, Schedule, Stream } from "effect"
 import { CodePipeline, type CodePipelineService, type ListExecutionsOptions, untilTerminal } from "./CodePipeline.js"
-import { InvalidInputError, PipelineExecutionNotFoundError, PipelineNotFoundError } from "./CodePipelineError.js"
+import { PipelineExecutionNotFoundError, PipelineNotFoundError } from "./CodePipelineError.js"
 import { PipelineExecutionId, PipelineName, parse } from "./Identifiers.js"
+import { validatePageSize } from "./internal/pageSize.js"
 import type { PipelineExecution } from "./PipelineExecution.js"
 import type { PipelineExecutionSummary } from "./PipelineExecutionSummary.js"
 import type { PipelineSummary } from "./PipelineSummary.js"
@@ -61,13 +62,7 @@ export const make = (data: TestData): CodePipelineService => {
     Stream.unwrap(
       Effect.gen(function* () {
         const name = yield* findPipeline(pipelineName)
-        if (options.pageSize !== undefined && !(options.pageSize >= 1 && options.pageSize <= 100)) {
-          return yield* new InvalidInputError({
-            field: "pageSize",
-            value: String(options.pageSize),
-            message: "page size must be an integer from 1 to 100"
-          })
-        }
+        yield* validatePageSize(options.pageSize, 100)
         return Stream.fromChunk(
           Chunk.fromIterable(
             data.executions

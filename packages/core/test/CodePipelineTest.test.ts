@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { CodePipeline, CodePipelineTest, ExecutionDocument } from "@pipetrail/core"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Stream, TestClock } from "effect"
 import fixture from "./fixtures/get-pipeline-execution.json" with { type: "json" }
 
 const execution = ExecutionDocument.decode(fixture.pipelineExecution).pipe((r) => {
@@ -27,6 +27,23 @@ describe("CodePipelineTest", () => {
         )
         const done = yield* service.awaitExecution(execution.pipelineName, execution.pipelineExecutionId)
         assert.strictEqual(done.status, "Succeeded")
+      })
+    )
+
+    it.effect("refuses the page sizes the real service refuses, and dates observations by the Clock", () =>
+      Effect.gen(function* () {
+        const service = yield* CodePipeline.CodePipeline
+        for (const pageSize of [0, 1.5, 101, Number.NaN]) {
+          const error = yield* Effect.flip(
+            Stream.runDrain(service.listPipelineExecutions(execution.pipelineName, { pageSize }))
+          )
+          assert.strictEqual(error._tag, "InvalidInputError", String(pageSize))
+          assert.include(error.message, "integer from 1 to 100")
+        }
+        yield* TestClock.setTime(Date.UTC(2026, 5, 1, 12))
+        const observed = yield* service.observePipelineExecution(execution.pipelineName, execution.pipelineExecutionId)
+        assert.strictEqual(observed.observedAt.toISOString(), "2026-06-01T12:00:00.000Z")
+        assert.strictEqual(observed.value.pipelineExecutionId, execution.pipelineExecutionId)
       })
     )
 
