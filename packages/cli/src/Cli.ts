@@ -1,4 +1,5 @@
 import { Command, ValidationError } from "@effect/cli"
+import { DatabaseError } from "@pipetrail/store"
 import { Cause, Console, Effect, Exit, Logger, Option } from "effect"
 import { db } from "./commands/db.js"
 import { demo } from "./commands/demo.js"
@@ -28,19 +29,6 @@ const hints: Record<string, string> = {
   PipelineNotFoundError: "check the pipeline name and --region"
 }
 
-const connectionCodes = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "28P01",
-  "28000",
-  "3D000",
-  "57P01",
-  "08006",
-  "08001"
-])
-
 /** The embedded store's own refusals: their message says it all. */
 const embeddedStoreCodes = new Set(["STORE_IN_USE", "NOT_A_STORE", "STORE_DAMAGED", "BAD_DATA_DIR"])
 
@@ -67,7 +55,7 @@ const describe = (error: unknown): { readonly code: number; readonly line: strin
   }
   const hint =
     tag === "DatabaseError"
-      ? typeof code === "string" && (connectionCodes.has(code) || /connect/i.test(message))
+      ? DatabaseError.cannotConnect({ code: typeof code === "string" ? code : undefined, message })
         ? "check --database-url (or PIPETRAIL_DATABASE_URL) and that the database is reachable"
         : undefined
       : hints[tag]

@@ -29,6 +29,7 @@ describe("pipetrail CLI without a store", { timeout: 120_000 }, () => {
     ])
     assert.strictEqual(result.code, 1)
     assert.match(result.stderr, /ECONNREFUSED/)
+    assert.include(result.stderr, "check --database-url (or PIPETRAIL_DATABASE_URL) and that the database is reachable")
     assert.notInclude(result.stdout + result.stderr, password)
   })
 

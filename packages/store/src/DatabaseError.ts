@@ -54,6 +54,24 @@ const transientCodes = new Set([
   "EPIPE"
 ])
 
+/** Reasons a connection could not be made or kept: the address, the credentials, the database. */
+const connectionCodes = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "28P01", // invalid_password
+  "28000", // invalid_authorization_specification
+  "3D000", // invalid_catalog_name: no such database
+  "57P01",
+  "08006",
+  "08001"
+])
+
+/** Whether the error says the database could not be reached (the URL, the network or the credentials). */
+export const cannotConnect = (error: { readonly code?: string | undefined; readonly message: string }): boolean =>
+  (error.code !== undefined && connectionCodes.has(error.code)) || /connect/i.test(error.message)
+
 /**
  * Whether retrying can succeed: the connection was lost or the transaction lost a race. A failed
  * transaction rolled back completely, so retrying a write is safe.
