@@ -6,6 +6,21 @@ export type Format = "table" | "json" | "csv"
 /** A cell value: printed as is in JSON, as text in tables and CSV (dates as ISO 8601). */
 export type Cell = string | number | boolean | null | undefined | Date
 
+/** A database value as a cell: bigints as text, bytes as `\x…` hex, anything else structured as JSON. */
+export const cellOf = (v: unknown): Cell =>
+  v === null ||
+  v === undefined ||
+  typeof v === "string" ||
+  typeof v === "number" ||
+  typeof v === "boolean" ||
+  v instanceof Date
+    ? v
+    : typeof v === "bigint"
+      ? v.toString()
+      : v instanceof Uint8Array
+        ? `\\x${Buffer.from(v).toString("hex")}`
+        : JSON.stringify(v)
+
 /** Rows with named columns, in column order. */
 export interface Rows {
   readonly columns: ReadonlyArray<string>

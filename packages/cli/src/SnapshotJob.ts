@@ -107,15 +107,11 @@ export const run = (options: JobOptions) =>
       const mine = { fetched: 0, newSnapshots: 0, unchanged: 0 }
       const known = headsByPipeline.get(pipelineName) ?? new Map<string, SnapshotStore.Head>()
       const unfinished = new Set(
-        [...known.values()]
-          .filter((h) => !PipelineExecution.isTerminal(h.status as never))
-          .map((h) => h.pipelineExecutionId)
+        [...known.values()].filter((h) => !PipelineExecution.isTerminal(h.status)).map((h) => h.pipelineExecutionId)
       )
       const settled = (summary: { pipelineExecutionId: string; status: string }) => {
         const head = known.get(summary.pipelineExecutionId)
-        return (
-          head !== undefined && head.status === summary.status && PipelineExecution.isTerminal(head.status as never)
-        )
+        return head !== undefined && head.status === summary.status && PipelineExecution.isTerminal(head.status)
       }
       let listed = codepipeline.listPipelineExecutions(pipelineName, {
         onMalformed: (error) => reject(rejectionOf(error)!)

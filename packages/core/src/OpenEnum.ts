@@ -17,6 +17,7 @@ export const make = <const Literals extends readonly [string, ...Array<string>],
     {
       identifier: name,
       description: `one of ${literals.join(", ")}, or a value unknown to this version of pipetrail`,
+      // A plain string arbitrary stands for the Unrecognized brand, which fast-check cannot type.
       arbitrary: () => (fc) => fc.oneof(fc.constantFrom(...literals), fc.string()) as never,
       pretty: () => (value: string) => JSON.stringify(value),
       equivalence: () => (a: string, b: string) => a === b
@@ -25,6 +26,8 @@ export const make = <const Literals extends readonly [string, ...Array<string>],
   return Object.assign(schema, {
     literals,
     /** Whether the value is one of the enum's known literals. */
-    isKnown: (value: string): value is Literals[number] => known.has(value)
+    isKnown: (value: string): value is Literals[number] => known.has(value),
+    /** A raw string (a stored value, say) as the enum: every string is a member, known or not. */
+    of: (value: string): Literals[number] | Unrecognized<Name> => value as Literals[number] | Unrecognized<Name>
   })
 }

@@ -1,4 +1,4 @@
-import type { Diff, ExecutionDocument } from "@pipetrail/core"
+import type { Diff, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
 import { Context, Effect, Layer, type Option } from "effect"
 import { Database } from "./Database.js"
 import { DatabaseError, fromCause } from "./DatabaseError.js"
@@ -49,7 +49,7 @@ export interface Snapshot {
   readonly pipelineExecutionId: string
   /** 1 for the first state stored, then 2, 3…: the state's position in the execution's history. */
   readonly seq: number
-  readonly status: string
+  readonly status: PipelineExecution.PipelineExecutionStatus
   readonly document: ExecutionDocument.ExecutionDocument
   readonly contentHash: string
   readonly firstSeenAt: Date
@@ -88,7 +88,7 @@ export interface Head {
   readonly source: Source
   readonly pipelineName: string
   readonly pipelineExecutionId: string
-  readonly status: string
+  readonly status: PipelineExecution.PipelineExecutionStatus
   readonly seq: number
 }
 

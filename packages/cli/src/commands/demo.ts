@@ -4,6 +4,7 @@ import { CodePipeline } from "@pipetrail/core"
 import { Emulator } from "@pipetrail/emulator"
 import { Database, SnapshotStore } from "@pipetrail/store"
 import { Console, Context, Effect, Layer, Option, Redacted } from "effect"
+import { sql } from "kysely"
 import { loggerLayer } from "../Global.js"
 import { describeChange } from "../internal/format.js"
 import * as Output from "../Output.js"
@@ -42,11 +43,7 @@ const layers = (c: { dataDir: Option.Option<string>; seed: number; logFormat: "t
     SnapshotStore.layer,
     Database.layerPglite({ dataDir: Option.getOrElse(c.dataDir, demoDataDir) })
   )
-  return Layer.mergeAll(
-    Layer.provideMerge(codepipeline, emulator),
-    store,
-    loggerLayer({ ...c, output: "table" } as never)
-  )
+  return Layer.mergeAll(Layer.provideMerge(codepipeline, emulator), store, loggerLayer(c))
 }
 
 const printRun = (run: SnapshotJob.JobSummary) =>
@@ -109,14 +106,29 @@ export const demo = Command.make("demo", options, (c) =>
       }
     }
 
-    const query = `select pipeline_name, count(*)::int as days, sum(deployments)::int as deployments, sum(failures)::int as failures,
-  round((sum(failures)::numeric / nullif(sum(deployments) + sum(failures), 0)), 2)::float8 as change_failure_rate,
-  round((avg(lead_time_avg_seconds) / 60)::numeric, 1)::float8 as lead_time_minutes,
-  round((avg(time_to_restore_avg_seconds) / 60)::numeric, 1)::float8 as time_to_restore_minutes
-from delivery_metrics_daily where source = '${source}' group by pipeline_name order by pipeline_name`
-    yield* step("delivery metrics (pipetrail sql, view delivery_metrics_daily)")
-    const metrics = yield* db.queryReadOnly(query)
-    yield* Output.print("table", { columns: metrics.columns, rows: metrics.rows as never })
+    yield* step("delivery metrics (view delivery_metrics_daily)")
+    const metrics = yield* Effect.promise(() =>
+      sql<Record<string, unknown>>`
+        select pipeline_name, count(*)::int as days, sum(deployments)::int as deployments, sum(failures)::int as failures,
+          round((sum(failures)::numeric / nullif(sum(deployments) + sum(failures), 0)), 2)::float8 as change_failure_rate,
+          round((avg(lead_time_avg_seconds) / 60)::numeric, 1)::float8 as lead_time_minutes,
+          round((avg(time_to_restore_avg_seconds) / 60)::numeric, 1)::float8 as time_to_restore_minutes
+        from delivery_metrics_daily where source = ${source} group by pipeline_name order by pipeline_name
+      `.execute(db.kysely)
+    )
+    const columns = [
+      "pipeline_name",
+      "days",
+      "deployments",
+      "failures",
+      "change_failure_rate",
+      "lead_time_minutes",
+      "time_to_restore_minutes"
+    ]
+    yield* Output.print("table", {
+      columns,
+      rows: metrics.rows.map((row) => columns.map((c) => Output.cellOf(row[c])))
+    })
     yield* Console.log(
       `\nExplore the demo store: pipetrail sql --data-dir ${dir} "select * from latest_execution limit 5"`
     )

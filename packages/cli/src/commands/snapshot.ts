@@ -1,8 +1,8 @@
 import { Command, Options } from "@effect/cli"
 import { CodePipeline, Identifiers } from "@pipetrail/core"
-import { Clock, Duration, Effect, Either, Layer, Option } from "effect"
+import { Duration, Effect, Either, Layer, Option } from "effect"
 import { awsConfig, type Globals, globalOptions, loggerLayer, storeLayer } from "../Global.js"
-import { parseDuration, parseSince } from "../internal/duration.js"
+import { parseDuration, sinceOption } from "../internal/duration.js"
 import { JobFailed, JobPartiallyFailed, UsageError, WatchFailed, WatchPartiallyFailed } from "../internal/errors.js"
 import { resolveSource } from "../internal/source.js"
 import * as Output from "../Output.js"
@@ -69,13 +69,7 @@ const jobOptions = <C extends Selection & Globals>(c: C, incremental: boolean) =
       })
     }
     const pipelines = yield* Effect.forEach(c.pipeline, Identifiers.parse(Identifiers.PipelineName, "--pipeline"))
-    const now = new Date(yield* Clock.currentTimeMillis)
-    const since = Option.isSome(c.since)
-      ? yield* Either.match(parseSince(c.since.value, now), {
-          onLeft: (message) => Effect.fail(new UsageError({ message })),
-          onRight: Effect.succeed
-        })
-      : undefined
+    const since = yield* sinceOption(c.since)
     if (Option.isSome(c.maxExecutions)) yield* positive("max-executions", c.maxExecutions.value)
     if (Option.isSome(c.rate) && !(c.rate.value >= 0.01 && c.rate.value <= 10_000)) {
       return yield* new UsageError({ message: `--rate must be 0.01 to 10000 requests per second, got ${c.rate.value}` })

@@ -1,4 +1,5 @@
-import { Either } from "effect"
+import { Clock, Effect, Either, Option } from "effect"
+import { UsageError } from "./errors.js"
 
 const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
@@ -49,3 +50,16 @@ export const parseSince = (input: string, now: Date): Either.Either<Date, string
       : Either.right(date)
   )
 }
+
+/** The `--since` option of a command: the time it names, read against the Clock, or a usage error. */
+export const sinceOption = (since: Option.Option<string>): Effect.Effect<Date | undefined, UsageError> =>
+  Option.match(since, {
+    onNone: () => Effect.succeed(undefined),
+    onSome: (input) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Either.match(parseSince(input, new Date(now)), {
+          onLeft: (message) => Effect.fail(new UsageError({ message })),
+          onRight: Effect.succeed
+        })
+      )
+  })

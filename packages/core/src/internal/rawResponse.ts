@@ -69,6 +69,8 @@ export interface WithMiddleware {
 
 /** Adds the raw-body capture to one command (one attempt); the response lands in `capture.raw`. */
 export const captureRaw = <C extends WithMiddleware>(command: C, capture: Capture): C => {
+  // SDK boundary: each command's middleware stack is typed by its own input and output; this
+  // middleware only reads the HTTP response, whatever the command.
   command.middlewareStack.add(middleware(capture) as never, {
     step: "deserialize",
     priority: "low",

@@ -1,4 +1,4 @@
-import { Diff, ExecutionDocument } from "@pipetrail/core"
+import { Diff, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
 import { Effect, Either, Option } from "effect"
 import { sql } from "kysely"
 import type { DatabaseService } from "../Database.js"
@@ -59,7 +59,7 @@ const toSnapshot = (row: SnapshotRow): Effect.Effect<Snapshot, StoredDocumentErr
         pipelineName: row.pipeline_name,
         pipelineExecutionId: row.pipeline_execution_id,
         seq: toNumber(row.seq),
-        status: row.status,
+        status: PipelineExecution.PipelineExecutionStatus.of(row.status),
         document,
         contentHash: row.content_hash,
         firstSeenAt: toDate(row.first_seen_at),
@@ -194,7 +194,7 @@ export const makeReads = (db: DatabaseService) => {
         source: r.source,
         pipelineName: r.pipeline_name,
         pipelineExecutionId: r.pipeline_execution_id,
-        status: r.status ?? "",
+        status: PipelineExecution.PipelineExecutionStatus.of(r.status ?? ""),
         seq: toNumber(r.seq)
       }))
     })
