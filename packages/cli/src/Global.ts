@@ -123,11 +123,8 @@ export const awsConfig = (g: Globals, tuning: AwsTuning = {}): CodePipeline.Code
 })
 
 /** The database: PostgreSQL when a URL is given, else the embedded PGlite store. */
-export const databaseLayer = (g: Globals) =>
-  Option.match(g.databaseUrl, {
-    onSome: (url) => Database.layerPostgres({ url }),
-    onNone: () => Database.layerPglite({ dataDir: Option.getOrElse(g.dataDir, Database.defaultDataDir) })
-  })
+export const databaseLayer = (g: Globals, options: { readonly migrate?: boolean; readonly amcheck?: boolean } = {}) =>
+  Database.layerSelected({ url: g.databaseUrl, dataDir: g.dataDir, ...options })
 
 /** Database and snapshot store. */
 export const storeLayer = (g: Globals) => Layer.provideMerge(SnapshotStore.layer, databaseLayer(g))

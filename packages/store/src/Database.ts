@@ -295,6 +295,27 @@ export const restorePglite = (file: string, dataDir: string): Effect.Effect<void
     })
   )
 
+/** Which store: a PostgreSQL URL, else the embedded store in a data directory. */
+export interface Selection extends CommonOptions {
+  readonly url: Option.Option<Redacted.Redacted<string>>
+  /** The embedded store's directory when there is no URL (default `defaultDataDir()`). */
+  readonly dataDir: Option.Option<string>
+  /** Load the page checks into the embedded store (see `PgliteOptions.amcheck`). */
+  readonly amcheck?: boolean
+}
+
+/** The store a selection names: PostgreSQL when a URL is given, else the embedded store. */
+export const layerSelected = ({ url, dataDir, amcheck, ...common }: Selection): Layer.Layer<Database, DatabaseError> =>
+  Option.match(url, {
+    onSome: (url) => layerPostgres({ ...common, url }),
+    onNone: () =>
+      layerPglite({
+        ...common,
+        dataDir: Option.getOrElse(dataDir, defaultDataDir),
+        ...(amcheck === undefined ? {} : { amcheck })
+      })
+  })
+
 /**
  * The store from configuration: `PIPETRAIL_DATABASE_URL` selects PostgreSQL; without it the
  * embedded PGlite store in `PIPETRAIL_DATA_DIR` (default `defaultDataDir()`).
@@ -303,9 +324,6 @@ export const layerConfig: Layer.Layer<Database, DatabaseError | ConfigError.Conf
   Effect.gen(function* () {
     const url = yield* Config.option(Config.redacted("PIPETRAIL_DATABASE_URL"))
     const dataDir = yield* Config.option(Config.string("PIPETRAIL_DATA_DIR"))
-    return Option.match(url, {
-      onSome: (url) => layerPostgres({ url }),
-      onNone: () => layerPglite({ dataDir: Option.getOrElse(dataDir, defaultDataDir) })
-    })
+    return layerSelected({ url, dataDir })
   })
 )

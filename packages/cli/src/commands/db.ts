@@ -1,7 +1,7 @@
 import { Args, Command } from "@effect/cli"
 import { Database, Migrations, StoreCheck } from "@pipetrail/store"
 import { Effect, Layer, Option } from "effect"
-import { type Globals, globalOptions, loggerLayer } from "../Global.js"
+import { databaseLayer, type Globals, globalOptions, loggerLayer } from "../Global.js"
 import { StoreDamaged, UsageError } from "../internal/errors.js"
 import * as Output from "../Output.js"
 
@@ -9,13 +9,7 @@ const dataDirOf = (c: Globals) => Option.getOrElse(c.dataDir, Database.defaultDa
 
 /** The store without migrating it (the db commands decide), with page checks loaded where asked. */
 const unmigrated = (c: Globals, options: { readonly amcheck?: boolean } = {}) =>
-  Layer.merge(
-    Option.match(c.databaseUrl, {
-      onSome: (url) => Database.layerPostgres({ url, migrate: false }),
-      onNone: () => Database.layerPglite({ dataDir: dataDirOf(c), migrate: false, ...options })
-    }),
-    loggerLayer(c)
-  )
+  Layer.merge(databaseLayer(c, { migrate: false, ...options }), loggerLayer(c))
 
 const migrate = Command.make("migrate", globalOptions, (c) =>
   Effect.gen(function* () {
