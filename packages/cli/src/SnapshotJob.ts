@@ -179,7 +179,7 @@ export const run = (options: JobOptions) =>
             .pipe(
               // A batch rolled back by a lost connection is retried: writes are idempotent.
               Effect.retry({
-                while: DatabaseError.isTransient,
+                while: (error) => error._tag === "DatabaseError" && DatabaseError.isTransient(error),
                 schedule: Schedule.exponential("200 millis").pipe(
                   Schedule.jittered,
                   Schedule.intersect(Schedule.recurs(5))
@@ -204,7 +204,8 @@ export const run = (options: JobOptions) =>
         ),
         Stream.runDrain,
         Effect.catchIf(
-          (error): error is CodePipelineError.CodePipelineError => error._tag !== "DatabaseError",
+          (error): error is CodePipelineError.CodePipelineError =>
+            error._tag !== "DatabaseError" && error._tag !== "InvalidObservationError",
           (error) => fail({ pipelineName, error: error._tag, message: error.message })
         ),
         Effect.zipRight(

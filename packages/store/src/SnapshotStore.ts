@@ -2,11 +2,12 @@ import type { Diff, ExecutionDocument, PipelineExecution } from "@pipetrail/core
 import { Context, Effect, Layer, type Option } from "effect"
 import { Database } from "./Database.js"
 import { DatabaseError, fromCause } from "./DatabaseError.js"
-import type {
-  AmbiguousExecutionError,
-  ExecutionNotStoredError,
-  SnapshotNotFoundError,
-  StoredDocumentError
+import {
+  type AmbiguousExecutionError,
+  type ExecutionNotStoredError,
+  InvalidObservationError,
+  type SnapshotNotFoundError,
+  type StoredDocumentError
 } from "./internal/errors.js"
 import { makeReads } from "./internal/reads.js"
 import { makeRecordRejected } from "./internal/rejected.js"
@@ -137,6 +138,7 @@ export interface Run extends RunCounts {
 export {
   AmbiguousExecutionError,
   ExecutionNotStoredError,
+  InvalidObservationError,
   SnapshotNotFoundError,
   StoredDocumentError
 } from "./internal/errors.js"
@@ -152,9 +154,11 @@ export type StoreError =
 /** The snapshot store: records execution states, and reads history, latest states and diffs. */
 export interface SnapshotStoreService {
   /** Records one state: a new row when it differs from the latest stored state, else a seen-count bump. */
-  readonly record: (input: RecordInput) => Effect.Effect<RecordResult, DatabaseError>
+  readonly record: (input: RecordInput) => Effect.Effect<RecordResult, DatabaseError | InvalidObservationError>
   /** Records a batch in one transaction, in order; all of it is written or none of it. */
-  readonly recordMany: (inputs: ReadonlyArray<RecordInput>) => Effect.Effect<ReadonlyArray<RecordResult>, DatabaseError>
+  readonly recordMany: (
+    inputs: ReadonlyArray<RecordInput>
+  ) => Effect.Effect<ReadonlyArray<RecordResult>, DatabaseError | InvalidObservationError>
   /** Keeps a payload that failed to decode, verbatim; returns its id. */
   readonly recordRejected: (input: RejectedInput) => Effect.Effect<number, DatabaseError>
   /** An execution's states, oldest first, each with its changes from the previous state. */
@@ -193,24 +197,57 @@ export class SnapshotStore extends Context.Tag("@pipetrail/store/SnapshotStore")
 
 const probeRollback = new Error("probe rolled back")
 
+/** The range of observation times the store takes: nothing pipetrail records predates 1970. */
+const earliest = Date.UTC(1970, 0, 1)
+const latest = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
+/** Refuses, before any write, an observation whose time, source or run no history could hold. */
+const validate = (input: RecordInput): Effect.Effect<void, InvalidObservationError> => {
+  const refuse = (field: string, value: string, expected: string) =>
+    Effect.fail(
+      new InvalidObservationError({
+        field,
+        value,
+        pipelineExecutionId: input.document.pipelineExecutionId,
+        message: `${field} ${value} of execution ${input.document.pipelineExecutionId} is not valid: expected ${expected}`
+      })
+    )
+  const at = input.observedAt instanceof Date ? input.observedAt.getTime() : Number.NaN
+  if (!(at >= earliest && at <= latest)) {
+    return refuse(
+      "observedAt",
+      input.observedAt instanceof Date ? String(input.observedAt) : (JSON.stringify(input.observedAt) ?? "undefined"),
+      "a Date from 1970-01-01 to 9999-12-31 (the time the response arrived)"
+    )
+  }
+  if (typeof input.source !== "string" || input.source.length === 0 || input.source.includes("\u0000")) {
+    return refuse("source", JSON.stringify(input.source) ?? "undefined", "a non-empty label without NUL characters")
+  }
+  if (input.runId !== undefined && !(Number.isSafeInteger(input.runId) && input.runId >= 1)) {
+    return refuse("runId", String(input.runId), "the id of a stored run (an integer from 1), or none")
+  }
+  return Effect.void
+}
+
 /** Builds the store over the `Database` in context. */
 export const make = Effect.gen(function* () {
   const db = yield* Database
 
-  const pend = (inputs: ReadonlyArray<RecordInput>): Array<Pending> =>
-    inputs.map((input) => ({
-      key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
-      source: input.source,
-      document: input.document,
-      observedAt: input.observedAt,
-      runId: input.runId ?? null
-    }))
+  const pend = (inputs: ReadonlyArray<RecordInput>): Effect.Effect<Array<Pending>, InvalidObservationError> =>
+    Effect.forEach(inputs, (input) =>
+      Effect.as(validate(input), {
+        key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
+        source: input.source,
+        document: input.document,
+        observedAt: input.observedAt,
+        runId: input.runId ?? null
+      })
+    )
 
   const recordMany = (inputs: ReadonlyArray<RecordInput>) =>
     inputs.length === 0
       ? Effect.succeed([] as ReadonlyArray<RecordResult>)
-      : Effect.suspend(() => {
-          const items = pend(inputs)
+      : Effect.flatMap(pend(inputs), (items) => {
           const which =
             items.length === 1
               ? `record ${items[0]!.document.pipelineName}/${items[0]!.document.pipelineExecutionId}`

@@ -140,7 +140,7 @@ const invariants: ReadonlyArray<Check> = [
       )
   ],
   [
-    "each execution's states are the replay of its observations (counts, ends, no repeated neighbour, no orphan)",
+    "each execution's states are the replay of its observations (counts, ends, order, no repeated neighbour, no orphan)",
     (db) =>
       count(
         db,
@@ -162,6 +162,14 @@ const invariants: ReadonlyArray<Check> = [
           partition by source, pipeline_name, pipeline_execution_id order by seq) as previous
         from execution_snapshot) x
       where previous = content_hash
+      union all
+      select null from (select first_seen_at, content_hash, first_run_id,
+          lag(last_seen_at) over w as previous_last, lag(content_hash) over w as previous_hash,
+          lag(last_run_id) over w as previous_run
+        from execution_snapshot window w as (partition by source, pipeline_name, pipeline_execution_id order by seq)) x
+      where previous_last is not null
+        and (previous_last, previous_hash collate "C", coalesce(previous_run, 0))
+          >= (first_seen_at, content_hash collate "C", coalesce(first_run_id, 0))
       union all
       select o.head_id from execution_observation o where not exists (select from execution_head h where h.id = o.head_id)) bad`,
         "states that their observations do not account for"

@@ -1,7 +1,7 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { ExecutionDocument } from "@pipetrail/core"
-import { Database, Migrations, SnapshotStore } from "@pipetrail/store"
-import { Context, Effect, FastCheck as fc, Layer } from "effect"
+import { Database, Migrations, SnapshotStore, StoreCheck } from "@pipetrail/store"
+import { Context, Effect, FastCheck as fc, Layer, Option } from "effect"
 import { sql } from "kysely"
 import { backends, doc, executionId, freshSource, storeLayer } from "./utils.js"
 
@@ -409,6 +409,200 @@ describe("upgrading a store from before observation order", () => {
           ["Succeeded", at(6).toISOString(), 1]
         ]
       )
+    }).pipe(Effect.scoped, Effect.orDie)
+  )
+})
+
+describe("upgrading a store whose writer applied observations in write order", () => {
+  it.live("re-sorts each history into observation order, merging rows left with one content in one state", () =>
+    Effect.gen(function* () {
+      const context = yield* Layer.build(Database.layerPglite({ migrate: false }))
+      const db = Context.get(context, Database.Database)
+      yield* Migrations.migrateTo(db.kysely, "0008_rejected_response_http")
+      const source = freshSource()
+      const id = executionId()
+      const [a, b] = variants(id).map((document) => ({
+        document,
+        hash: ExecutionDocument.contentHash(document),
+        json: ExecutionDocument.canonicalJson(document)
+      }))
+      // Two jobs before 0009: InProgress seen 10:00, Succeeded 10:05, then InProgress seen 10:03 written last.
+      const ids = yield* Effect.promise(async () => {
+        const rows = await sql<{ id: number }>`
+          insert into execution_snapshot (source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status,
+            document, content_hash, first_seen_at, last_seen_at, seen_count)
+          values
+            (${source}, 'payments-api', ${id}, 1, 3, 'InProgress', ${a!.json}::jsonb, ${a!.hash}, ${at(0)}, ${at(0)}, 1),
+            (${source}, 'payments-api', ${id}, 2, 3, 'Succeeded', ${b!.json}::jsonb, ${b!.hash}, ${at(5)}, ${at(5)}, 1),
+            (${source}, 'payments-api', ${id}, 3, 3, 'InProgress', ${a!.json}::jsonb, ${a!.hash}, ${at(3)}, ${at(3)}, 1)
+          returning id
+        `.execute(db.kysely)
+        await sql`
+          insert into execution_head (source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status, changed_at)
+          values (${source}, 'payments-api', ${id}, 3, ${rows.rows[2]!.id}, ${a!.hash}, 'InProgress', ${at(3)})
+        `.execute(db.kysely)
+        return rows.rows.map((r) => Number(r.id))
+      })
+      yield* Migrations.migrateToLatest(db.kysely)
+      const store = yield* SnapshotStore.make.pipe(Effect.provideService(Database.Database, db))
+      const shown = () =>
+        Effect.map(store.history({ pipelineExecutionId: id }), (history) =>
+          history.map((h) => [
+            h.snapshot.id,
+            h.snapshot.status,
+            h.snapshot.firstSeenAt.toISOString(),
+            h.snapshot.lastSeenAt.toISOString(),
+            h.snapshot.seenCount
+          ])
+        )
+      assert.deepStrictEqual(yield* shown(), [
+        [ids[0], "InProgress", at(0).toISOString(), at(3).toISOString(), 2],
+        [ids[1], "Succeeded", at(5).toISOString(), at(5).toISOString(), 1]
+      ])
+      assert.deepStrictEqual(
+        (yield* store.heads(source)).map((h) => [h.status, h.seq]),
+        [["Succeeded", 2]]
+      )
+      const problems = (yield* StoreCheck.run.pipe(Effect.provideService(Database.Database, db))).filter(
+        (r) => r.problems > 0
+      )
+      assert.deepStrictEqual(problems, [])
+      // Late and repeated observations of it are taken as of any other execution.
+      yield* store.record({ source, document: a!.document, observedAt: at(1) })
+      yield* store.record({ source, document: b!.document, observedAt: at(5) })
+      assert.deepStrictEqual(yield* shown(), [
+        [ids[0], "InProgress", at(0).toISOString(), at(3).toISOString(), 3],
+        [ids[1], "Succeeded", at(5).toISOString(), at(5).toISOString(), 1]
+      ])
+    }).pipe(Effect.scoped, Effect.orDie)
+  )
+})
+
+for (const backend of backends) {
+  describe(`observations refused before any write on ${backend.name}`, () => {
+    layer(storeLayer(backend.database), { timeout: 120_000, excludeTestServices: true })((it) => {
+      it.effect("an impossible time, source or run is a typed error naming the value; the batch writes nothing", () =>
+        Effect.gen(function* () {
+          const store = yield* SnapshotStore.SnapshotStore
+          const source = freshSource()
+          const id = executionId()
+          const document = variants(id)[0]!
+          const good = { source, document, observedAt: at(1) }
+          for (const [field, bad] of [
+            ["observedAt", { ...good, observedAt: new Date(Number.NaN) }],
+            ["observedAt", { ...good, observedAt: new Date(Date.UTC(1960, 0, 1)) }],
+            ["observedAt", { ...good, observedAt: new Date(Date.UTC(10_000, 0, 1)) }],
+            ["observedAt", { ...good, observedAt: "2026-06-01T10:00:00Z" as unknown as Date }],
+            ["source", { ...good, source: "" }],
+            ["source", { ...good, source: "aws:1\u0000x" }],
+            ["runId", { ...good, runId: 0 }],
+            ["runId", { ...good, runId: 1.5 }]
+          ] as const) {
+            const error = yield* Effect.flip(store.recordMany([good, bad]))
+            assert.strictEqual(error._tag, "InvalidObservationError", field)
+            if (error._tag === "InvalidObservationError") {
+              assert.strictEqual(error.field, field)
+              assert.include(error.message, id)
+            }
+          }
+          assert.isTrue(Option.isNone(yield* store.latest({ pipelineExecutionId: id, source })))
+          // A run that does not exist is refused when written, so it can never jam a later write.
+          const noRun = yield* Effect.flip(store.recordMany([{ ...good, runId: 987_654_321 }]))
+          assert.strictEqual(noRun._tag, "DatabaseError")
+          assert.include(`${noRun.message} ${"detail" in noRun ? noRun.detail : ""}`, "987654321")
+          yield* store.record({ ...good, observedAt: at(5) })
+          yield* store.record({ source, document: variants(id)[1]!, observedAt: at(3) })
+          assert.lengthOf(yield* store.history({ pipelineExecutionId: id, source }), 2)
+        })
+      )
+    })
+  })
+}
+
+describe("upgrading any pre-0009 history", () => {
+  it.live("gives, for every execution, the replay of its kept sightings, and a store that checks clean", () =>
+    Effect.gen(function* () {
+      const context = yield* Layer.build(Database.layerPglite({ migrate: false }))
+      const db = Context.get(context, Database.Database)
+      yield* Migrations.migrateTo(db.kysely, "0008_rejected_response_http")
+      const source = freshSource()
+      // What writers before 0009 could leave: states in write order, neighbours of different
+      // content, each with a first and last sighting (first ≤ last) and a count, times in any order.
+      const legacy = fc.array(
+        fc.record({ variant: fc.nat(3), first: fc.nat(9), length: fc.nat(3), count: fc.integer({ min: 1, max: 3 }) }),
+        { minLength: 1, maxLength: 6 }
+      )
+      const histories = fc
+        .sample(legacy, { numRuns: 40, seed: 9 })
+        .map((rows) => rows.filter((row, i) => i === 0 || row.variant !== rows[i - 1]!.variant))
+      const executions = histories.map((rows) => ({ id: executionId(), rows }))
+      yield* Effect.promise(async () => {
+        for (const { id, rows } of executions) {
+          const contents = variants(id)
+          let lastId = 0
+          for (const [i, row] of rows.entries()) {
+            const document = contents[row.variant]!
+            const first = at(row.first)
+            const last = at(row.first + (row.count === 1 ? 0 : row.length))
+            const inserted = await sql<{ id: number }>`
+              insert into execution_snapshot (source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status,
+                document, content_hash, first_seen_at, last_seen_at, seen_count)
+              values (${source}, 'payments-api', ${id}, ${i + 1}, 3, ${document.status},
+                ${ExecutionDocument.canonicalJson(document)}::jsonb, ${ExecutionDocument.contentHash(document)},
+                ${first}, ${last}, ${row.count})
+              returning id
+            `.execute(db.kysely)
+            lastId = Number(inserted.rows[0]!.id)
+          }
+          const head = contents[rows.at(-1)!.variant]!
+          await sql`
+            insert into execution_head (source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status)
+            values (${source}, 'payments-api', ${id}, ${rows.length}, ${lastId}, ${ExecutionDocument.contentHash(head)}, ${head.status})
+          `.execute(db.kysely)
+        }
+      })
+      yield* Migrations.migrateToLatest(db.kysely)
+      const store = yield* SnapshotStore.make.pipe(Effect.provideService(Database.Database, db))
+      for (const { id, rows } of executions) {
+        const contents = variants(id)
+        // The model: each state's first sighting and the rest of its count at its last, replayed in order.
+        const sightings = rows.flatMap((row) => {
+          const hash = ExecutionDocument.contentHash(contents[row.variant]!)
+          const first = at(row.first).getTime()
+          const last = at(row.first + (row.count === 1 ? 0 : row.length)).getTime()
+          return row.count === 1
+            ? [{ at: first, hash, seen: 1 }]
+            : [
+                { at: first, hash, seen: 1 },
+                { at: last, hash, seen: row.count - 1 }
+              ]
+        })
+        sightings.sort((a, b) => a.at - b.at || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0))
+        const expected: Array<{ hash: string; first: number; last: number; seen: number }> = []
+        for (const s of sightings) {
+          const last = expected.at(-1)
+          if (last !== undefined && last.hash === s.hash) {
+            last.last = s.at
+            last.seen += s.seen
+          } else expected.push({ hash: s.hash, first: s.at, last: s.at, seen: s.seen })
+        }
+        const history = yield* store.history({ pipelineExecutionId: id, source })
+        assert.deepStrictEqual(
+          history.map((h) => [
+            h.snapshot.seq,
+            h.snapshot.contentHash,
+            h.snapshot.firstSeenAt.getTime(),
+            h.snapshot.lastSeenAt.getTime(),
+            h.snapshot.seenCount
+          ]),
+          expected.map((s, i) => [i + 1, s.hash, s.first, s.last, s.seen]),
+          JSON.stringify(rows)
+        )
+      }
+      const problems = (yield* StoreCheck.run.pipe(Effect.provideService(Database.Database, db))).filter(
+        (r) => r.problems > 0
+      )
+      assert.deepStrictEqual(problems, [])
     }).pipe(Effect.scoped, Effect.orDie)
   )
 })

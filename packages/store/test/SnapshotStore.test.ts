@@ -250,6 +250,7 @@ for (const backend of backends) {
             ])
           )
           assert.strictEqual(error._tag, "DatabaseError")
+          if (error._tag !== "DatabaseError") return
           assert.include(error.operation, "record batch of 2 executions")
           assert.include(error.operation, `payments-api/${bad} failed`)
           assert.match(error.message, /out of range/)

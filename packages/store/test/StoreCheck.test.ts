@@ -37,7 +37,7 @@ for (const backend of backends) {
       Effect.gen(function* () {
         const store = yield* SnapshotStore.SnapshotStore
         const source = freshSource()
-        const ids = [executionId(), executionId(), executionId(), executionId()]
+        const ids = [executionId(), executionId(), executionId(), executionId(), executionId()]
         for (const [i, status] of ["InProgress", "Succeeded"].entries()) {
           yield* store.recordMany(
             ids.map((id) => ({ source, document: doc(id, { status }), observedAt: new Date(Date.UTC(2026, 5, 1, i)) }))
@@ -45,7 +45,7 @@ for (const backend of backends) {
         }
         const clean = yield* StoreCheck.run
         assert.deepStrictEqual(problems(clean), {})
-        assert.isTrue(clean.some((r) => r.check.includes("hash") && r.detail === "8 checked"))
+        assert.isTrue(clean.some((r) => r.check.includes("hash") && r.detail === "10 checked"))
 
         yield* behindTheStoresBack(
           sql`delete from execution_snapshot where pipeline_execution_id = ${ids[0]} and seq = 2`
@@ -64,11 +64,22 @@ for (const backend of backends) {
         yield* behindTheStoresBack(
           sql`insert into execution_observation (head_id, observed_at, content_hash) values (-1, now(), repeat('a', 64))`
         )
+        // Two states swapped: every count and sighting still there, the order of the history not.
+        yield* behindTheStoresBack(
+          sql`update execution_snapshot set seq = seq + 10 where pipeline_execution_id = ${ids[4]}`
+        )
+        yield* behindTheStoresBack(
+          sql`update execution_snapshot set seq = 33 - seq where pipeline_execution_id = ${ids[4]}`
+        )
+        yield* behindTheStoresBack(
+          sql`update execution_snapshot set seq = seq - 20 where pipeline_execution_id = ${ids[4]}`
+        )
         const found = problems(yield* StoreCheck.run)
         assert.deepStrictEqual(found, {
+          "every head is its execution's latest state (seq and hash)": 1,
           "every head points at an existing snapshot of its execution": 1,
           "each execution's seq runs 1..n without gaps": 1,
-          "each execution's states are the replay of its observations (counts, ends, no repeated neighbour, no orphan)": 6,
+          "each execution's states are the replay of its observations (counts, ends, order, no repeated neighbour, no orphan)": 7,
           "stored documents hash to their content_hash": 1
         })
       })

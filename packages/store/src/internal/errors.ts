@@ -28,6 +28,14 @@ export class StoredDocumentError extends Schema.TaggedError<StoredDocumentError>
   message: Schema.String
 }) {}
 
+/** An observation the store refuses before any write: which value, and what was expected. */
+export class InvalidObservationError extends Schema.TaggedError<InvalidObservationError>()("InvalidObservationError", {
+  field: Schema.String,
+  value: Schema.String,
+  pipelineExecutionId: Schema.String,
+  message: Schema.String
+}) {}
+
 /** The error for an execution id that is not stored. */
 export const notStored = (pipelineExecutionId: string) =>
   new ExecutionNotStoredError({
