@@ -41,6 +41,21 @@ export const safe = (text: string): string => {
   return out
 }
 
+/** Code points a terminal shows in two columns: East Asian wide and fullwidth forms, and emoji. */
+const wide =
+  /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1F64F}\u{1F900}-\u{1F9FF}\u{20000}-\u{3FFFD}]/u
+/** Code points that take no column: combining marks, zero-width characters, variation selectors. */
+const zero = /[\p{Mn}\p{Me}\u200B-\u200F\u2060\uFE00-\uFE0F]/u
+
+/** The columns a text takes in a terminal (not its `.length`: wide characters take two, combining marks none). */
+export const displayWidth = (value: string): number => {
+  let width = 0
+  for (const c of value) width += zero.test(c) ? 0 : wide.test(c) ? 2 : 1
+  return width
+}
+
+const pad = (value: string, width: number) => value + " ".repeat(Math.max(0, width - displayWidth(value)))
+
 const text = (cell: Cell): string =>
   cell === null || cell === undefined ? "" : cell instanceof Date ? cell.toISOString() : String(cell)
 
@@ -64,10 +79,10 @@ export const render = (format: Format, data: Rows): string => {
       return [data.columns, ...data.rows].map((row) => row.map((c) => csvCell(c)).join(",")).join("\n")
     case "table": {
       const cells = [data.columns.map(safe), ...data.rows.map((row) => row.map((c) => safe(text(c))))]
-      const widths = data.columns.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)))
+      const widths = data.columns.map((_, i) => Math.max(...cells.map((row) => displayWidth(row[i] ?? ""))))
       const line = (row: ReadonlyArray<string>) =>
         row
-          .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+          .map((c, i) => (i === row.length - 1 ? c : pad(c, widths[i]!)))
           .join("  ")
           .trimEnd()
       return [line(cells[0]!), line(widths.map((w) => "-".repeat(w))), ...cells.slice(1).map(line)].join("\n")

@@ -122,11 +122,16 @@ export const run = (options: JobOptions) =>
       }
       if (options.maxExecutions !== undefined) listed = Stream.take(listed, options.maxExecutions)
       if (options.incremental) {
+        // Newest first: stop at the first settled execution once every unfinished one was listed.
         listed = listed.pipe(
-          Stream.takeWhile((s) => {
-            unfinished.delete(s.pipelineExecutionId)
-            return !(settled(s) && unfinished.size === 0)
+          Stream.mapAccum(unfinished as ReadonlySet<string>, (waiting, summary) => {
+            const left = waiting.has(summary.pipelineExecutionId)
+              ? new Set([...waiting].filter((id) => id !== summary.pipelineExecutionId))
+              : waiting
+            return [left, { summary, done: settled(summary) && left.size === 0 }] as const
           }),
+          Stream.takeWhile(({ done }) => !done),
+          Stream.map(({ summary }) => summary),
           Stream.filter((s) => !settled(s))
         )
       }

@@ -1,6 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { SnapshotStore } from "@pipetrail/store"
-import { Effect, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import { globalOptions } from "../Global.js"
 import { UsageError } from "../internal/errors.js"
 import { changeRows } from "../internal/format.js"
@@ -36,7 +36,7 @@ export const diff = Command.make(
             yield* keyOf(c.b, { pipeline: Option.none(), source: Option.none() })
           )
       if (c.output === "json") return yield* Output.printJson(changes)
-      if (changes.length === 0 && c.output === "table") return yield* Effect.sync(() => console.log("no differences"))
+      if (changes.length === 0 && c.output === "table") return yield* Console.log("no differences")
       return yield* Output.print(c.output, changeRows(changes))
     })
 ).pipe(
