@@ -44,8 +44,8 @@ export const safe = (text: string): string => {
 /** Code points a terminal shows in two columns: East Asian wide and fullwidth forms, and emoji. */
 const wide =
   /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1F64F}\u{1F900}-\u{1F9FF}\u{20000}-\u{3FFFD}]/u
-/** Code points that take no column: combining marks, zero-width characters, variation selectors. */
-const zero = /[\p{Mn}\p{Me}\u200B-\u200F\u2060\uFE00-\uFE0F]/u
+/** Code points that take no column: combining marks (variation selectors among them) and zero-width characters. */
+const zero = /[\p{Mn}\p{Me}\u200B-\u200F\u2060]/u
 
 /** The columns a text takes in a terminal (not its `.length`: wide characters take two, combining marks none). */
 export const displayWidth = (value: string): number => {
