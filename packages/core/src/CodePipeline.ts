@@ -1,3 +1,7 @@
+// Longer than most files here (~500 lines), on purpose: the service's interface, its configuration
+// and `make`, whose three operations share one request pipeline — validation before any request,
+// the client-side rate limit, retries, raw-body capture, identity checks and decoding. Those steps
+// live in `internal/` (rateLimiter, rawResponse, sdkError, pageSize); what stays is how they compose.
 import {
   type CodePipelineClientConfig,
   GetPipelineExecutionCommand,

@@ -1,3 +1,6 @@
+// Longer than most files here (~530 lines), on purpose: `start` is one HTTP server whose handlers
+// share the clock, the token bucket, the fault draws and the statistics of one emulator; the wire
+// format (internal/wire.ts), the scenario (Scenario.ts) and the random source are their own files.
 import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
