@@ -1,5 +1,9 @@
+import { spawnSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "vitest"
 import { run, start, tempDir, until } from "./utils.js"
+
+const emulatorBin = fileURLToPath(new URL("../../emulator/dist/bin.js", import.meta.url))
 
 describe("pipetrail CLI without a store", { timeout: 120_000 }, () => {
   it("emulator runs in the foreground, serves the SDK protocol and stops on SIGTERM", async () => {
@@ -16,6 +20,28 @@ describe("pipetrail CLI without a store", { timeout: 120_000 }, () => {
     em.child.kill("SIGTERM")
     const result = await em.done
     assert.strictEqual(result.code, 0, result.stderr)
+  })
+
+  it("both emulator command lines refuse the same impossible options with exit 2, by the emulator's rules", async () => {
+    for (const args of [
+      ["--port=70000"],
+      ["--speed=-1"],
+      ["--error-rate=1.5"],
+      ["--malformed-rate=-0.1"],
+      ["--throttle-rate=0.5"],
+      ["--latency=-5"],
+      ["--pipelines=-1"],
+      ["--executions", "1000001"]
+    ]) {
+      const cli = await run(["emulator", ...args])
+      const standalone = spawnSync(process.execPath, [emulatorBin, ...args], { encoding: "utf8", timeout: 30_000 })
+      assert.strictEqual(cli.code, 2, `pipetrail emulator ${args.join(" ")}: ${cli.stderr}`)
+      assert.strictEqual(standalone.status, 2, `pipetrail-emulator ${args.join(" ")}: ${standalone.stderr}`)
+      // The same rule, in the same words.
+      const rule = (text: string) => /(must [^\n]*)/.exec(text)?.[1]
+      assert.isDefined(rule(standalone.stderr), standalone.stderr)
+      assert.strictEqual(rule(cli.stderr), rule(standalone.stderr))
+    }
   })
 
   it("never prints the database password, even at debug level", async () => {

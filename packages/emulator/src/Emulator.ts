@@ -191,7 +191,6 @@ const malformations: ReadonlyArray<(payload: Record<string, unknown>, random: Ra
   }
 ]
 
-/** Starts an emulator; resolves once it listens. */
 /** Why these faults cannot work (a bucket that never grants a token, a rate outside 0–1), if they cannot. */
 export const faultsProblem = (faults: Faults): string | undefined => {
   const throttle = faults.throttle
@@ -216,9 +215,37 @@ export const faultsProblem = (faults: Faults): string | undefined => {
   return undefined
 }
 
-/** Starts an emulator; rejects with a `RangeError` when its faults cannot work (see `faultsProblem`). */
+/**
+ * Why these options cannot work, if they cannot: the port, the clock's speed, the scenario's sizes
+ * and the faults (`faultsProblem`). Every command line that starts an emulator relies on this.
+ */
+export const optionsProblem = (options: EmulatorOptions): string | undefined => {
+  const { port, clock } = options
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    return `the port must be an integer from 0 to 65535, got ${port}`
+  }
+  if (typeof clock === "number" && !(clock > 0 && Number.isFinite(clock))) {
+    return `the clock's speed must be more than 0 (or a manual clock), got ${clock}`
+  }
+  const scenario = options.scenario === false ? {} : (options.scenario ?? {})
+  for (const [name, value, max] of [
+    ["pipelines", scenario.pipelines, 10_000],
+    ["executions per pipeline", scenario.executionsPerPipeline, 100_000]
+  ] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= max)) {
+      return `${name} must be an integer from 0 to ${max}, got ${value}`
+    }
+  }
+  const latency = options.faults?.latency
+  if (typeof latency === "number" && !(latency >= 0 && Number.isFinite(latency))) {
+    return `the latency must be 0 ms or more, got ${latency}`
+  }
+  return faultsProblem(options.faults ?? {})
+}
+
+/** Starts an emulator; rejects with a `RangeError` when its options cannot work (see `optionsProblem`). */
 export const start = async (options: EmulatorOptions = {}): Promise<Emulator> => {
-  const problem = faultsProblem(options.faults ?? {})
+  const problem = optionsProblem(options)
   if (problem !== undefined) throw new RangeError(problem)
   const scenarioOptions = options.scenario === false ? { pipelines: 0 } : (options.scenario ?? {})
   const world = generate(scenarioOptions)

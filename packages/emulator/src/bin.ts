@@ -17,11 +17,12 @@ Options:
   --malformed-rate P     fraction of GetPipelineExecution answers returned malformed (0–1)
   --help                 this text`
 
+/** A number option as given; whether it is in range is the emulator's to say (`optionsProblem`). */
 const number = (name: string, value: string | undefined, fallback?: number): number | undefined => {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!Number.isFinite(n) || n < 0) {
-    process.stderr.write(`pipetrail-emulator: --${name} must be a non-negative number, got ${JSON.stringify(value)}\n`)
+  if (value.trim() === "" || Number.isNaN(n)) {
+    process.stderr.write(`pipetrail-emulator: --${name} must be a number, got ${JSON.stringify(value)}\n`)
     process.exit(2)
   }
   return n

@@ -3,11 +3,7 @@ import { Emulator } from "@pipetrail/emulator"
 import { Console, Effect, Option } from "effect"
 import { UsageError } from "../internal/errors.js"
 
-const fraction = (name: string) =>
-  Options.float(name).pipe(
-    Options.withDefault(0),
-    Options.filterMap((n) => (n >= 0 && n <= 1 ? Option.some(n) : Option.none()), `--${name} must be between 0 and 1`)
-  )
+const fraction = (name: string) => Options.float(name).pipe(Options.withDefault(0))
 
 /** `pipetrail emulator`: the local CodePipeline endpoint in the foreground. */
 export const emulator = Command.make(
@@ -40,10 +36,7 @@ export const emulator = Command.make(
   },
   (c) =>
     Effect.gen(function* () {
-      if (c.port < 0 || c.port > 65535)
-        return yield* new UsageError({ message: `--port must be 0–65535, got ${c.port}` })
-      if (c.speed < 0) return yield* new UsageError({ message: `--speed must be ≥ 0, got ${c.speed}` })
-      const em = yield* Emulator.scoped({
+      const options: Emulator.EmulatorOptions = {
         port: c.port,
         host: c.host,
         scenario: { seed: c.seed, pipelines: c.pipelines, executionsPerPipeline: c.executions, now: Date.now() },
@@ -52,9 +45,13 @@ export const emulator = Command.make(
           ...(Option.isSome(c.throttleRate) ? { throttle: { rate: c.throttleRate.value } } : {}),
           serverErrorRate: c.errorRate,
           malformedRate: c.malformedRate,
-          ...(c.latency > 0 ? { latency: c.latency } : {})
+          ...(c.latency === 0 ? {} : { latency: c.latency })
         }
-      }).pipe(
+      }
+      // The emulator's own rules, as for its standalone command line.
+      const problem = Emulator.optionsProblem(options)
+      if (problem !== undefined) return yield* new UsageError({ message: problem })
+      const em = yield* Emulator.scoped(options).pipe(
         Effect.mapError(
           (e) => new UsageError({ message: `cannot start the emulator on ${e.host}:${e.port}: ${e.message}` })
         )
