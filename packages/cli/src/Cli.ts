@@ -1,6 +1,7 @@
 import { Command, ValidationError } from "@effect/cli"
-import { DatabaseError } from "@pipetrail/store"
-import { Cause, Console, Effect, Exit, Logger, Option } from "effect"
+import { CodePipelineError } from "@pipetrail/core"
+import { DatabaseError, ReadOnlyQuery } from "@pipetrail/store"
+import { Cause, ConfigError, Console, Effect, Exit, Logger, Option } from "effect"
 import { db } from "./commands/db.js"
 import { demo } from "./commands/demo.js"
 import { diff } from "./commands/diff.js"
@@ -11,6 +12,7 @@ import { history } from "./commands/history.js"
 import { snapshot, watch } from "./commands/snapshot.js"
 import { sqlCommand } from "./commands/sql.js"
 import { logLevelOf } from "./Global.js"
+import { JobPartiallyFailed, UsageError, WatchPartiallyFailed } from "./internal/errors.js"
 import { safe } from "./Output.js"
 
 /** The `pipetrail` command tree. */
@@ -22,48 +24,51 @@ export const command = Command.make("pipetrail").pipe(
 /** Exit codes: 0 success, 1 failure, 2 usage error, 3 job finished with some executions failed. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2, partial: 3 } as const
 
-const usageTags = new Set(["UsageError", "InvalidInputError", "ConfigError"])
+/** A hint for the errors whose cause the user can act on. */
+const hintOf = (error: unknown): string | undefined =>
+  error instanceof CodePipelineError.AccessDeniedError
+    ? "check the credentials and that they allow codepipeline:ListPipelines, ListPipelineExecutions and GetPipelineExecution"
+    : error instanceof CodePipelineError.ThrottledError
+      ? "lower --concurrency or --rate"
+      : error instanceof CodePipelineError.NetworkError
+        ? "check the endpoint, the network and --region"
+        : error instanceof CodePipelineError.PipelineNotFoundError
+          ? "check the pipeline name and --region"
+          : error instanceof DatabaseError.DatabaseError && DatabaseError.cannotConnect(error)
+            ? "check --database-url (or PIPETRAIL_DATABASE_URL) and that the database is reachable"
+            : undefined
 
-const hints: Record<string, string> = {
-  AccessDeniedError:
-    "check the credentials and that they allow codepipeline:ListPipelines, ListPipelineExecutions and GetPipelineExecution",
-  ThrottledError: "lower --concurrency or --rate",
-  NetworkError: "check the endpoint, the network and --region",
-  PipelineNotFoundError: "check the pipeline name and --region"
-}
+/** Bad input: exit 2. */
+const isUsage = (error: unknown) =>
+  error instanceof UsageError ||
+  error instanceof CodePipelineError.InvalidInputError ||
+  ConfigError.isConfigError(error)
 
 /** The embedded store's own refusals: their message says it all. */
 const embeddedStoreCodes = new Set(["STORE_IN_USE", "NOT_A_STORE", "STORE_DAMAGED", "BAD_DATA_DIR"])
 
 const describe = (error: unknown): { readonly code: number; readonly line: string } => {
-  const e = (typeof error === "object" && error !== null ? error : {}) as {
-    _tag?: string
-    message?: string
-    operation?: string
+  if (error instanceof JobPartiallyFailed || error instanceof WatchPartiallyFailed) {
+    return { code: ExitCode.partial, line: error.message }
   }
-  const tag = e._tag ?? "Error"
-  if (tag === "JobPartiallyFailed" || tag === "WatchPartiallyFailed") {
-    return { code: ExitCode.partial, line: e.message ?? "some executions failed" }
+  if (error instanceof ReadOnlyQuery.QueryRefusedError) {
+    return { code: ExitCode.usage, line: `query refused: ${error.message}` }
   }
-  const message = e.message ?? String(error)
-  const code = (error as { code?: unknown }).code
-  if (tag === "DatabaseError" && typeof code === "string" && embeddedStoreCodes.has(code)) {
-    return { code: code === "BAD_DATA_DIR" ? ExitCode.usage : ExitCode.failure, line: message }
+  if (error instanceof DatabaseError.DatabaseError) {
+    if (error.code !== undefined && embeddedStoreCodes.has(error.code)) {
+      return { code: error.code === "BAD_DATA_DIR" ? ExitCode.usage : ExitCode.failure, line: error.message }
+    }
+    // The statement ran and failed (division by zero, permission denied, timeout): work was done, exit 1.
+    if (error.operation === "read-only query") return { code: ExitCode.failure, line: `query failed: ${error.message}` }
   }
-  const what = tag === "DatabaseError" && e.operation !== undefined ? `database (${e.operation}): ${message}` : message
-  if (tag === "QueryRefusedError") return { code: ExitCode.usage, line: `query refused: ${message}` }
-  // The statement ran and failed (division by zero, permission denied, timeout): work was done, exit 1.
-  if (tag === "DatabaseError" && e.operation === "read-only query") {
-    return { code: ExitCode.failure, line: `query failed: ${message}` }
-  }
-  const hint =
-    tag === "DatabaseError"
-      ? DatabaseError.cannotConnect({ code: typeof code === "string" ? code : undefined, message })
-        ? "check --database-url (or PIPETRAIL_DATABASE_URL) and that the database is reachable"
-        : undefined
-      : hints[tag]
+  const message =
+    typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
+      ? error.message
+      : String(error)
+  const what = error instanceof DatabaseError.DatabaseError ? `database (${error.operation}): ${message}` : message
+  const hint = hintOf(error)
   return {
-    code: usageTags.has(tag) ? ExitCode.usage : ExitCode.failure,
+    code: isUsage(error) ? ExitCode.usage : ExitCode.failure,
     line: `${what}${hint === undefined ? "" : ` (${hint})`}`
   }
 }
