@@ -9,25 +9,38 @@ interface StringRules {
   readonly rule: string
 }
 
+/**
+ * The service model's constraints on each identifier (`shared/aws/codepipeline-service-2.json`):
+ * lengths and patterns, in one place. The schemas below, the fast decoder and the emulator's
+ * request validation are all built from this table.
+ */
+export const rules = {
+  pipelineName: { min: 1, max: 100, pattern: /^[A-Za-z0-9.@\-_]+$/ },
+  pipelineExecutionId: { pattern: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/ },
+  artifactName: { min: 1, max: 100, pattern: /^[a-zA-Z0-9_-]+$/ },
+  revisionId: { min: 1, max: 1500 },
+  stageName: { min: 1, max: 100, pattern: /^[A-Za-z0-9.@\-_]+$/ },
+  actionName: { min: 1, max: 100, pattern: /^[A-Za-z0-9.@\-_]+$/ },
+  nextToken: { min: 1, max: 2048 }
+} as const satisfies Record<string, { readonly min?: number; readonly max?: number; readonly pattern?: RegExp }>
+
 const describe = (value: unknown): string => (typeof value === "string" ? JSON.stringify(value) : String(value))
 
-const constrainedString = <B extends string>(brand: B, rules: StringRules) => {
+const constrainedString = <B extends string>(brand: B, constraints: StringRules) => {
   const message = (issue: ParseResult.ParseIssue) =>
-    `invalid ${rules.label} ${describe(issue.actual)}: expected ${rules.rule}`
-  const annotations = { message, description: rules.rule }
+    `invalid ${constraints.label} ${describe(issue.actual)}: expected ${constraints.rule}`
+  const annotations = { message, description: constraints.rule }
   let schema: Schema.Schema<string> = Schema.String
-  if (rules.min !== undefined) schema = schema.pipe(Schema.minLength(rules.min, annotations))
-  if (rules.max !== undefined) schema = schema.pipe(Schema.maxLength(rules.max, annotations))
-  if (rules.pattern !== undefined) schema = schema.pipe(Schema.pattern(rules.pattern, annotations))
+  if (constraints.min !== undefined) schema = schema.pipe(Schema.minLength(constraints.min, annotations))
+  if (constraints.max !== undefined) schema = schema.pipe(Schema.maxLength(constraints.max, annotations))
+  if (constraints.pattern !== undefined) schema = schema.pipe(Schema.pattern(constraints.pattern, annotations))
   return schema.pipe(Schema.brand(brand), Schema.annotations({ identifier: brand }))
 }
 
 /** A pipeline name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
 export const PipelineName = constrainedString("PipelineName", {
   label: "pipeline name",
-  min: 1,
-  max: 100,
-  pattern: /^[A-Za-z0-9.@\-_]+$/,
+  ...rules.pipelineName,
   rule: "1–100 characters of A–Z, a–z, 0–9, '.', '@', '-', '_'"
 })
 /** A pipeline name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
@@ -36,7 +49,7 @@ export type PipelineName = typeof PipelineName.Type
 /** A pipeline execution id: a lowercase UUID (`8-4-4-4-12` hex digits). */
 export const PipelineExecutionId = constrainedString("PipelineExecutionId", {
   label: "pipeline execution id",
-  pattern: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  ...rules.pipelineExecutionId,
   rule: "a lowercase UUID like 3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4"
 })
 /** A pipeline execution id: a lowercase UUID (`8-4-4-4-12` hex digits). */
@@ -62,9 +75,7 @@ export type PipelineVersion = typeof PipelineVersion.Type
 /** An artifact name: 1–100 characters of `[a-zA-Z0-9_\-]`. */
 export const ArtifactName = constrainedString("ArtifactName", {
   label: "artifact name",
-  min: 1,
-  max: 100,
-  pattern: /^[a-zA-Z0-9_-]+$/,
+  ...rules.artifactName,
   rule: "1–100 characters of A–Z, a–z, 0–9, '_', '-'"
 })
 /** An artifact name: 1–100 characters of `[a-zA-Z0-9_\-]`. */
@@ -73,8 +84,7 @@ export type ArtifactName = typeof ArtifactName.Type
 /** A source revision id (commit id, S3 version, image digest): 1–1500 characters. */
 export const RevisionId = constrainedString("RevisionId", {
   label: "revision id",
-  min: 1,
-  max: 1500,
+  ...rules.revisionId,
   rule: "1–1500 characters"
 })
 /** A source revision id (commit id, S3 version, image digest): 1–1500 characters. */
@@ -88,9 +98,7 @@ export type VariableName = typeof VariableName.Type
 /** A stage name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
 export const StageName = constrainedString("StageName", {
   label: "stage name",
-  min: 1,
-  max: 100,
-  pattern: /^[A-Za-z0-9.@\-_]+$/,
+  ...rules.stageName,
   rule: "1–100 characters of A–Z, a–z, 0–9, '.', '@', '-', '_'"
 })
 /** A stage name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
@@ -99,9 +107,7 @@ export type StageName = typeof StageName.Type
 /** An action name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
 export const ActionName = constrainedString("ActionName", {
   label: "action name",
-  min: 1,
-  max: 100,
-  pattern: /^[A-Za-z0-9.@\-_]+$/,
+  ...rules.actionName,
   rule: "1–100 characters of A–Z, a–z, 0–9, '.', '@', '-', '_'"
 })
 /** An action name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
@@ -110,8 +116,7 @@ export type ActionName = typeof ActionName.Type
 /** A pagination token: 1–2048 characters. */
 export const NextToken = constrainedString("NextToken", {
   label: "next token",
-  min: 1,
-  max: 2048,
+  ...rules.nextToken,
   rule: "1–2048 characters"
 })
 /** A pagination token: 1–2048 characters. */

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Identifiers } from "@pipetrail/core"
-import { Effect, Either } from "effect"
+import { Effect, Either, FastCheck as fc } from "effect"
+import model from "./fixtures/model-identifiers.json" with { type: "json" }
 
 describe("Identifiers", () => {
   it("accepts names within the model's pattern and length", () => {
@@ -48,6 +49,38 @@ describe("Identifiers", () => {
     const result = Identifiers.parseEither(Identifiers.PipelineName, "pipelineName")(42)
     assert.isTrue(Either.isLeft(result))
     if (Either.isLeft(result)) assert.include(result.left.message, "Expected string")
+  })
+
+  it("takes every length and pattern from the model, in one table", () => {
+    const shapes = model.shapes as Record<string, { min?: number; max?: number; pattern?: string }>
+    const of: Record<keyof typeof Identifiers.rules, string> = {
+      pipelineName: "PipelineName",
+      pipelineExecutionId: "PipelineExecutionId",
+      artifactName: "ArtifactName",
+      revisionId: "Revision",
+      stageName: "StageName",
+      actionName: "ActionName",
+      nextToken: "NextToken"
+    }
+    for (const [key, shape] of Object.entries(of)) {
+      const rule: { min?: number; max?: number; pattern?: RegExp } = Identifiers.rules[key as keyof typeof of]
+      const wanted = shapes[shape]!
+      assert.strictEqual(rule.min, wanted.min, `${key} min`)
+      assert.strictEqual(rule.max, wanted.max, `${key} max`)
+      // The model's patterns match the whole value; ours say so with anchors. The same strings
+      // match both, over an alphabet of the characters the classes name and some they do not.
+      if (wanted.pattern === undefined) assert.isUndefined(rule.pattern, key)
+      else {
+        const ours = new RegExp(`^(?:${wanted.pattern})$`)
+        const chars = [..."aAzZ09fF.@-_ /\\é+"]
+        fc.assert(
+          fc.property(fc.oneof(fc.string({ unit: fc.constantFrom(...chars) }), fc.uuid()), (probe) => {
+            assert.strictEqual(rule.pattern!.test(probe), ours.test(probe), `${key} on ${JSON.stringify(probe)}`)
+          }),
+          { numRuns: 300 }
+        )
+      }
+    }
   })
 
   it("applies the artifact, stage and action rules of the model", () => {

@@ -6,12 +6,10 @@
  */
 
 import { deeperThan, maxDepth } from "../Canonical.js"
+import { rules } from "../Identifiers.js"
 
 type Json = Record<string, unknown>
 
-const namePattern = /^[A-Za-z0-9.@\-_]+$/
-const artifactPattern = /^[a-zA-Z0-9_-]+$/
-const idPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const isoPattern = /^[+-]?\d{4,6}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/
 
 /** Thrown inside this module only, to bail out to the schema. */
@@ -25,9 +23,19 @@ const str = (u: unknown): string => {
   return u
 }
 
-const bounded = (u: unknown, min: number, max: number, pattern?: RegExp): string => {
+/** A string within the model's rules for it (`Identifiers.rules`), or a bail to the schema. */
+const bounded = (
+  u: unknown,
+  rule: { readonly min?: number; readonly max?: number; readonly pattern?: RegExp }
+): string => {
   const s = str(u)
-  if (s.length < min || s.length > max || (pattern !== undefined && !pattern.test(s))) throw bail
+  if (
+    (rule.min !== undefined && s.length < rule.min) ||
+    (rule.max !== undefined && s.length > rule.max) ||
+    (rule.pattern !== undefined && !rule.pattern.test(s))
+  ) {
+    throw bail
+  }
   return s
 }
 
@@ -80,8 +88,8 @@ const array = (item: (u: unknown) => unknown) => (u: unknown) => {
 
 const artifactRevision = (u: unknown) =>
   struct(u, 3, {
-    name: (v) => bounded(v, 1, 100, artifactPattern),
-    revisionId: (v) => bounded(v, 1, 1500),
+    name: (v) => bounded(v, rules.artifactName),
+    revisionId: (v) => bounded(v, rules.revisionId),
     revisionChangeIdentifier: str,
     revisionSummary: str,
     created: timestamp,
@@ -95,8 +103,8 @@ const sourceRevision = (u: unknown) =>
     u,
     3,
     {
-      actionName: (v) => bounded(v, 1, 100, namePattern),
-      revisionId: (v) => bounded(v, 1, 1500),
+      actionName: (v) => bounded(v, rules.actionName),
+      revisionId: (v) => bounded(v, rules.revisionId),
       revisionSummary: str,
       revisionUrl: str
     },
@@ -104,12 +112,12 @@ const sourceRevision = (u: unknown) =>
   )
 
 const fields: Record<string, (value: unknown) => unknown> = {
-  pipelineName: (v) => bounded(v, 1, 100, namePattern),
+  pipelineName: (v) => bounded(v, rules.pipelineName),
   pipelineVersion: (v) => {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) throw bail
     return v
   },
-  pipelineExecutionId: (v) => bounded(v, 0, Number.POSITIVE_INFINITY, idPattern),
+  pipelineExecutionId: (v) => bounded(v, rules.pipelineExecutionId),
   status: str,
   statusSummary: str,
   artifactRevisions: array(artifactRevision),
@@ -118,7 +126,7 @@ const fields: Record<string, (value: unknown) => unknown> = {
   executionMode: str,
   executionType: str,
   rollbackMetadata: (v) =>
-    struct(v, 2, { rollbackTargetPipelineExecutionId: (id) => bounded(id, 0, Number.POSITIVE_INFINITY, idPattern) }),
+    struct(v, 2, { rollbackTargetPipelineExecutionId: (id) => bounded(id, rules.pipelineExecutionId) }),
   startTime: timestamp,
   lastUpdateTime: timestamp,
   sourceRevisions: array(sourceRevision),

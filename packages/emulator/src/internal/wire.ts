@@ -1,3 +1,4 @@
+import { Identifiers } from "@pipetrail/core"
 import type { EmulatedExecution, EmulatedPipeline } from "../Scenario.js"
 import { stateAt, terminalStatuses } from "../Scenario.js"
 
@@ -83,9 +84,6 @@ const validationError = (value: unknown, member: string, constraint: string) =>
     `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${constraint}`
   )
 
-const namePattern = /^[A-Za-z0-9.@\-_]+$/
-const idPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
 /** Checks a member against the model's rules for it; throws the `ValidationException` AWS would send. */
 export const requireString = (
   input: Record<string, unknown>,
@@ -134,13 +132,13 @@ export const requireInt = (
 }
 
 /** The model's rules for a pipeline name. */
-export const pipelineNameRules = { required: true, min: 1, max: 100, pattern: namePattern } as const
+export const pipelineNameRules = { required: true, ...Identifiers.rules.pipelineName } as const
 /** The model's rules for an execution id. */
-export const executionIdRules = { required: true, pattern: idPattern } as const
+export const executionIdRules = { required: true, ...Identifiers.rules.pipelineExecutionId } as const
 /** The model's rules for a next token. */
-export const nextTokenRules = { min: 1, max: 2048 } as const
+export const nextTokenRules = Identifiers.rules.nextToken
 /** The model's rules for a stage name. */
-export const stageNameRules = { min: 1, max: 100, pattern: namePattern } as const
+export const stageNameRules = Identifiers.rules.stageName
 
 /** Encodes a page cursor. */
 export const encodeToken = (cursor: Record<string, unknown>): string =>
