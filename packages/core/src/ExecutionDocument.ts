@@ -1,6 +1,6 @@
 import { Either, ParseResult, Schema, type SchemaAST } from "effect"
 import * as Canonical from "./Canonical.js"
-import { fastCanonical } from "./internal/fastCanonical.js"
+import { fastCanonicalOf } from "./internal/fastCanonical.js"
 import { fastDecode } from "./internal/fastDecode.js"
 import { optional } from "./internal/schema.js"
 import { type PipelineExecution, pipelineExecutionFields } from "./PipelineExecution.js"
@@ -22,6 +22,9 @@ export const ExecutionDocument = Schema.Struct({
 export interface ExecutionDocument extends Schema.Schema.Type<typeof ExecutionDocument> {}
 /** The JSON form of `ExecutionDocument` (timestamps as ISO 8601 strings). */
 export type Encoded = Schema.Schema.Encoded<typeof ExecutionDocument>
+
+/** The fast canonical serializer, its fields derived from the schema above. */
+const fastCanonical = fastCanonicalOf(ExecutionDocument)
 
 const options: SchemaAST.ParseOptions = { onExcessProperty: "preserve" }
 const allIssues: SchemaAST.ParseOptions = { errors: "all", onExcessProperty: "preserve" }

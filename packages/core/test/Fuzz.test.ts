@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Canonical, ExecutionDocument } from "@pipetrail/core"
 import { Arbitrary, Either, FastCheck as fc, Schema } from "effect"
+import { fastCanonicalOf } from "../src/internal/fastCanonical.js"
 import { fastDecode } from "../src/internal/fastDecode.js"
 
 // Bounded by run count and size, never by wall time: a loaded 2-core machine may take minutes, so
@@ -228,6 +229,16 @@ describe("canonical JSON", { timeout: 300_000 }, () => {
         )
       }),
       { numRuns: 500 }
+    )
+  })
+
+  it("the fast path covers every field of the schema: a document of known fields never falls back", () => {
+    const fast = fastCanonicalOf(ExecutionDocument.ExecutionDocument)
+    fc.assert(
+      fc.property(Arbitrary.make(ExecutionDocument.ExecutionDocument), (doc) => {
+        assert.strictEqual(fast(doc), Canonical.stringifyIterative(doc))
+      }),
+      { numRuns: 300 }
     )
   })
 
