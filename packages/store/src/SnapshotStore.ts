@@ -201,6 +201,27 @@ const probeRollback = new Error("probe rolled back")
 const earliest = Date.UTC(1970, 0, 1)
 const latest = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
 
+/**
+ * The time a Date holds, read with Date's own method (a Date from another realm counts; an object
+ * that only looks like one, or a subclass that overrides `getTime`, does not fool it), else NaN.
+ */
+const timeOf = (value: unknown): number => {
+  try {
+    return Date.prototype.getTime.call(value)
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** A value as text for an error message, whatever it is (its own `toJSON` may throw). */
+const shown = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
 /** Refuses, before any write, an observation whose time, source or run no history could hold. */
 const validate = (input: RecordInput): Effect.Effect<void, InvalidObservationError> => {
   const refuse = (field: string, value: string, expected: string) =>
@@ -212,16 +233,20 @@ const validate = (input: RecordInput): Effect.Effect<void, InvalidObservationErr
         message: `${field} ${value} of execution ${input.document.pipelineExecutionId} is not valid: expected ${expected}`
       })
     )
-  const at = input.observedAt instanceof Date ? input.observedAt.getTime() : Number.NaN
+  const at = timeOf(input.observedAt)
   if (!(at >= earliest && at <= latest)) {
     return refuse(
       "observedAt",
-      input.observedAt instanceof Date ? String(input.observedAt) : (JSON.stringify(input.observedAt) ?? "undefined"),
+      Number.isFinite(at)
+        ? new Date(at).toISOString()
+        : Object.prototype.toString.call(input.observedAt) === "[object Date]"
+          ? "Invalid Date"
+          : shown(input.observedAt),
       "a Date from 1970-01-01 to 9999-12-31 (the time the response arrived)"
     )
   }
   if (typeof input.source !== "string" || input.source.length === 0 || input.source.includes("\u0000")) {
-    return refuse("source", JSON.stringify(input.source) ?? "undefined", "a non-empty label without NUL characters")
+    return refuse("source", shown(input.source), "a non-empty label without NUL characters")
   }
   if (input.runId !== undefined && !(Number.isSafeInteger(input.runId) && input.runId >= 1)) {
     return refuse("runId", String(input.runId), "the id of a stored run (an integer from 1), or none")
@@ -239,7 +264,8 @@ export const make = Effect.gen(function* () {
         key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
         source: input.source,
         document: input.document,
-        observedAt: input.observedAt,
+        // Written from the time validated above, whatever object carried it.
+        observedAt: new Date(timeOf(input.observedAt)),
         runId: input.runId ?? null
       })
     )

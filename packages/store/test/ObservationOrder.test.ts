@@ -1,3 +1,4 @@
+import { runInNewContext } from "node:vm"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { ExecutionDocument } from "@pipetrail/core"
 import { Database, Migrations, SnapshotStore, StoreCheck } from "@pipetrail/store"
@@ -348,38 +349,65 @@ for (const backend of backends) {
   })
 }
 
+/** A PGlite store as migration 0008 left it, to write what writers before 0009 wrote. */
+const storeAt0008 = Effect.gen(function* () {
+  const context = yield* Layer.build(Database.layerPglite({ migrate: false }))
+  const db = Context.get(context, Database.Database)
+  yield* Migrations.migrateTo(db.kysely, "0008_rejected_response_http")
+  return db
+})
+
+/** One state as a writer before 0009 stored it. */
+interface LegacyRow {
+  readonly document: ExecutionDocument.ExecutionDocument
+  /** A Date, or a timestamp text (for precisions a Date does not have). */
+  readonly first: Date | string
+  readonly last: Date | string
+  readonly count: number
+  readonly firstRunId?: number
+}
+
+/** Writes an execution's states in the given order (seq 1, 2, …) and its head, as before 0009; returns the row ids. */
+const writeLegacy = (db: Database.DatabaseService, source: string, id: string, rows: ReadonlyArray<LegacyRow>) =>
+  Effect.promise(async () => {
+    const ids: Array<number> = []
+    for (const [i, row] of rows.entries()) {
+      const inserted = await sql<{ id: number }>`
+        insert into execution_snapshot (source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status,
+          document, content_hash, first_seen_at, last_seen_at, seen_count, first_run_id)
+        values (${source}, 'payments-api', ${id}, ${i + 1}, 3, ${row.document.status},
+          ${ExecutionDocument.canonicalJson(row.document)}::jsonb, ${ExecutionDocument.contentHash(row.document)},
+          ${row.first}::timestamptz, ${row.last}::timestamptz, ${row.count}, ${row.firstRunId ?? null})
+        returning id
+      `.execute(db.kysely)
+      ids.push(Number(inserted.rows[0]!.id))
+    }
+    const head = rows.at(-1)!
+    await sql`
+      insert into execution_head (source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status, changed_at)
+      values (${source}, 'payments-api', ${id}, ${rows.length}, ${ids.at(-1)!}, ${ExecutionDocument.contentHash(head.document)},
+        ${head.document.status}, ${head.first}::timestamptz)
+    `.execute(db.kysely)
+    return ids
+  })
+
 describe("upgrading a store from before observation order", () => {
   it.live("seeds each state's first and last sightings, then places late observations among them", () =>
     Effect.gen(function* () {
-      const context = yield* Layer.build(Database.layerPglite({ migrate: false }))
-      const db = Context.get(context, Database.Database)
-      yield* Migrations.migrateTo(db.kysely, "0008_rejected_response_http")
+      const db = yield* storeAt0008
       const source = freshSource()
       const id = executionId()
-      const [a, b, c] = variants(id).map((document) => ({
-        document,
-        hash: ExecutionDocument.contentHash(document),
-        json: ExecutionDocument.canonicalJson(document)
-      }))
+      const [a, b, c] = variants(id).map((document) => ({ document, hash: ExecutionDocument.contentHash(document) }))
       // What the writer before 0009 left: A seen 3 times (10:01, one unknown time, 10:05), then B once.
-      yield* Effect.promise(async () => {
-        const run = await sql<{
-          id: number
-        }>`insert into snapshot_run (source) values (${source}) returning id`.execute(db.kysely)
-        const runId = run.rows[0]!.id
-        const rows = await sql<{ id: number }>`
-          insert into execution_snapshot (source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status,
-            document, content_hash, first_seen_at, last_seen_at, seen_count, first_run_id, last_run_id)
-          values
-            (${source}, 'payments-api', ${id}, 1, 3, 'InProgress', ${a!.json}::jsonb, ${a!.hash}, ${at(1)}, ${at(5)}, 3, ${runId}, null),
-            (${source}, 'payments-api', ${id}, 2, 3, 'Succeeded', ${b!.json}::jsonb, ${b!.hash}, ${at(6)}, ${at(6)}, 1, null, null)
-          returning id
-        `.execute(db.kysely)
-        await sql`
-          insert into execution_head (source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status, changed_at)
-          values (${source}, 'payments-api', ${id}, 2, ${rows.rows[1]!.id}, ${b!.hash}, 'Succeeded', ${at(6)})
-        `.execute(db.kysely)
-      })
+      const runId = yield* Effect.promise(() =>
+        sql<{ id: number }>`insert into snapshot_run (source) values (${source}) returning id`
+          .execute(db.kysely)
+          .then((r) => Number(r.rows[0]!.id))
+      )
+      yield* writeLegacy(db, source, id, [
+        { document: a!.document, first: at(1), last: at(5), count: 3, firstRunId: runId },
+        { document: b!.document, first: at(6), last: at(6), count: 1 }
+      ])
       yield* Migrations.migrateToLatest(db.kysely)
       const log = yield* Effect.promise(() =>
         sql<{ observed_at: Date; content_hash: string; seen: number; has_run: boolean }>`
@@ -416,33 +444,16 @@ describe("upgrading a store from before observation order", () => {
 describe("upgrading a store whose writer applied observations in write order", () => {
   it.live("re-sorts each history into observation order, merging rows left with one content in one state", () =>
     Effect.gen(function* () {
-      const context = yield* Layer.build(Database.layerPglite({ migrate: false }))
-      const db = Context.get(context, Database.Database)
-      yield* Migrations.migrateTo(db.kysely, "0008_rejected_response_http")
+      const db = yield* storeAt0008
       const source = freshSource()
       const id = executionId()
-      const [a, b] = variants(id).map((document) => ({
-        document,
-        hash: ExecutionDocument.contentHash(document),
-        json: ExecutionDocument.canonicalJson(document)
-      }))
+      const [a, b] = variants(id).map((document) => ({ document, hash: ExecutionDocument.contentHash(document) }))
       // Two jobs before 0009: InProgress seen 10:00, Succeeded 10:05, then InProgress seen 10:03 written last.
-      const ids = yield* Effect.promise(async () => {
-        const rows = await sql<{ id: number }>`
-          insert into execution_snapshot (source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status,
-            document, content_hash, first_seen_at, last_seen_at, seen_count)
-          values
-            (${source}, 'payments-api', ${id}, 1, 3, 'InProgress', ${a!.json}::jsonb, ${a!.hash}, ${at(0)}, ${at(0)}, 1),
-            (${source}, 'payments-api', ${id}, 2, 3, 'Succeeded', ${b!.json}::jsonb, ${b!.hash}, ${at(5)}, ${at(5)}, 1),
-            (${source}, 'payments-api', ${id}, 3, 3, 'InProgress', ${a!.json}::jsonb, ${a!.hash}, ${at(3)}, ${at(3)}, 1)
-          returning id
-        `.execute(db.kysely)
-        await sql`
-          insert into execution_head (source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status, changed_at)
-          values (${source}, 'payments-api', ${id}, 3, ${rows.rows[2]!.id}, ${a!.hash}, 'InProgress', ${at(3)})
-        `.execute(db.kysely)
-        return rows.rows.map((r) => Number(r.id))
-      })
+      const ids = yield* writeLegacy(db, source, id, [
+        { document: a!.document, first: at(0), last: at(0), count: 1 },
+        { document: b!.document, first: at(5), last: at(5), count: 1 },
+        { document: a!.document, first: at(3), last: at(3), count: 1 }
+      ])
       yield* Migrations.migrateToLatest(db.kysely)
       const store = yield* SnapshotStore.make.pipe(Effect.provideService(Database.Database, db))
       const shown = () =>
@@ -493,6 +504,19 @@ for (const backend of backends) {
             ["observedAt", { ...good, observedAt: new Date(Date.UTC(1960, 0, 1)) }],
             ["observedAt", { ...good, observedAt: new Date(Date.UTC(10_000, 0, 1)) }],
             ["observedAt", { ...good, observedAt: "2026-06-01T10:00:00Z" as unknown as Date }],
+            ["observedAt", { ...good, observedAt: Object.create(Date.prototype) as Date }],
+            [
+              "observedAt",
+              {
+                ...good,
+                // A subclass that lies about its time: the time it really holds (year 50) is what counts.
+                observedAt: new (class extends Date {
+                  override getTime() {
+                    return Date.UTC(2026, 0, 1)
+                  }
+                })(Date.UTC(50, 0, 1))
+              }
+            ],
             ["source", { ...good, source: "" }],
             ["source", { ...good, source: "aws:1\u0000x" }],
             ["runId", { ...good, runId: 0 }],
@@ -506,13 +530,24 @@ for (const backend of backends) {
             }
           }
           assert.isTrue(Option.isNone(yield* store.latest({ pipelineExecutionId: id, source })))
+          // A Date from another realm is a Date.
+          const foreign = runInNewContext("new Date(Date.UTC(2026, 5, 1, 10, 2))") as Date
+          yield* store.record({ ...good, observedAt: foreign })
+          assert.strictEqual(
+            (yield* store.history({ pipelineExecutionId: id, source }))[0]!.snapshot.firstSeenAt.toISOString(),
+            at(2).toISOString()
+          )
           // A run that does not exist is refused when written, so it can never jam a later write.
           const noRun = yield* Effect.flip(store.recordMany([{ ...good, runId: 987_654_321 }]))
           assert.strictEqual(noRun._tag, "DatabaseError")
           assert.include(`${noRun.message} ${"detail" in noRun ? noRun.detail : ""}`, "987654321")
           yield* store.record({ ...good, observedAt: at(5) })
           yield* store.record({ source, document: variants(id)[1]!, observedAt: at(3) })
-          assert.lengthOf(yield* store.history({ pipelineExecutionId: id, source }), 2)
+          // InProgress 10:02 (the foreign Date), Succeeded 10:03, InProgress 10:05.
+          assert.deepStrictEqual(
+            (yield* store.history({ pipelineExecutionId: id, source })).map((h) => h.snapshot.status),
+            ["InProgress", "Succeeded", "InProgress"]
+          )
         })
       )
     })
@@ -522,54 +557,57 @@ for (const backend of backends) {
 describe("upgrading any pre-0009 history", () => {
   it.live("gives, for every execution, the replay of its kept sightings, and a store that checks clean", () =>
     Effect.gen(function* () {
-      const context = yield* Layer.build(Database.layerPglite({ migrate: false }))
-      const db = Context.get(context, Database.Database)
-      yield* Migrations.migrateTo(db.kysely, "0008_rejected_response_http")
+      const db = yield* storeAt0008
       const source = freshSource()
       // What writers before 0009 could leave: states in write order, neighbours of different
       // content, each with a first and last sighting (first ≤ last) and a count, times in any order.
       const legacy = fc.array(
-        fc.record({ variant: fc.nat(3), first: fc.nat(9), length: fc.nat(3), count: fc.integer({ min: 1, max: 3 }) }),
+        fc.record({
+          variant: fc.nat(3),
+          first: fc.nat(9),
+          length: fc.nat(3),
+          count: fc.integer({ min: 1, max: 3 }),
+          // What no writer wrote but a store may hold: microseconds, an interval the wrong way round,
+          // one sighting with two times (checked below), neighbours with the same content.
+          micro: fc.constantFrom(0, 0, 0, 300, 999),
+          reversed: fc.boolean()
+        }),
         { minLength: 1, maxLength: 6 }
       )
-      const histories = fc
-        .sample(legacy, { numRuns: 40, seed: 9 })
-        .map((rows) => rows.filter((row, i) => i === 0 || row.variant !== rows[i - 1]!.variant))
+      const histories = fc.sample(legacy, { numRuns: 40, seed: 9 })
       const executions = histories.map((rows) => ({ id: executionId(), rows }))
-      yield* Effect.promise(async () => {
-        for (const { id, rows } of executions) {
-          const contents = variants(id)
-          let lastId = 0
-          for (const [i, row] of rows.entries()) {
-            const document = contents[row.variant]!
-            const first = at(row.first)
-            const last = at(row.first + (row.count === 1 ? 0 : row.length))
-            const inserted = await sql<{ id: number }>`
-              insert into execution_snapshot (source, pipeline_name, pipeline_execution_id, seq, pipeline_version, status,
-                document, content_hash, first_seen_at, last_seen_at, seen_count)
-              values (${source}, 'payments-api', ${id}, ${i + 1}, 3, ${document.status},
-                ${ExecutionDocument.canonicalJson(document)}::jsonb, ${ExecutionDocument.contentHash(document)},
-                ${first}, ${last}, ${row.count})
-              returning id
-            `.execute(db.kysely)
-            lastId = Number(inserted.rows[0]!.id)
-          }
-          const head = contents[rows.at(-1)!.variant]!
-          await sql`
-            insert into execution_head (source, pipeline_name, pipeline_execution_id, seq, snapshot_id, content_hash, status)
-            values (${source}, 'payments-api', ${id}, ${rows.length}, ${lastId}, ${ExecutionDocument.contentHash(head)}, ${head.status})
-          `.execute(db.kysely)
-        }
-      })
+      const stamp = (minute: number, micro: number) =>
+        `${at(minute).toISOString().slice(0, -1)}${String(micro).padStart(3, "0")}Z`
+      const ends = (row: (typeof histories)[number][number]) => {
+        const a = row.first
+        const b = row.first + row.length
+        return row.reversed ? [b, a] : [a, b]
+      }
+      for (const { id, rows } of executions) {
+        const contents = variants(id)
+        yield* writeLegacy(
+          db,
+          source,
+          id,
+          rows.map((row) => ({
+            document: contents[row.variant]!,
+            first: stamp(ends(row)[0]!, row.micro),
+            last: stamp(ends(row)[1]!, row.micro),
+            count: row.count
+          }))
+        )
+      }
       yield* Migrations.migrateToLatest(db.kysely)
       const store = yield* SnapshotStore.make.pipe(Effect.provideService(Database.Database, db))
       for (const { id, rows } of executions) {
         const contents = variants(id)
-        // The model: each state's first sighting and the rest of its count at its last, replayed in order.
+        // The model: times at millisecond precision, each interval the right way round; a state's
+        // first sighting and the rest of its count at its last (one sighting: its first), replayed in order.
         const sightings = rows.flatMap((row) => {
           const hash = ExecutionDocument.contentHash(contents[row.variant]!)
-          const first = at(row.first).getTime()
-          const last = at(row.first + (row.count === 1 ? 0 : row.length)).getTime()
+          const [x, y] = ends(row)
+          const first = at(Math.min(x!, y!)).getTime()
+          const last = at(Math.max(x!, y!)).getTime()
           return row.count === 1
             ? [{ at: first, hash, seen: 1 }]
             : [

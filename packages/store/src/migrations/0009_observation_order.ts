@@ -56,16 +56,6 @@ export const up = async (db: Kysely<any>): Promise<void> => {
     create unique index execution_observation_order
       on execution_observation (head_id, observed_at, content_hash, (coalesce(run_id, 0)))
   `.execute(db)
-  await sql`
-    insert into execution_observation (head_id, observed_at, content_hash, run_id, seen)
-    select h.id, o.observed_at, s.content_hash, o.run_id, sum(o.seen)::int
-    from execution_snapshot s
-    join execution_head h using (source, pipeline_name, pipeline_execution_id)
-    cross join lateral (values (s.first_seen_at, s.first_run_id, 1), (s.last_seen_at, s.last_run_id, s.seen_count - 1))
-      as o(observed_at, run_id, seen)
-    where o.seen > 0
-    group by h.id, o.observed_at, s.content_hash, o.run_id
-  `.execute(db)
 
   await sql`
     create or replace function execution_snapshot_immutable() returns trigger language plpgsql as $$
@@ -90,6 +80,26 @@ export const up = async (db: Kysely<any>): Promise<void> => {
     when ((${row("new")}) is distinct from (${row("old")}))
     execute function execution_snapshot_immutable()
   `.execute(db)
+  // Observations are JavaScript times (milliseconds); a legacy interval is put the right way round
+  // and at that precision before it is logged (the writer never wrote either, but a store may hold it).
+  await sql`
+    update execution_snapshot
+    set first_seen_at = date_trunc('milliseconds', least(first_seen_at, last_seen_at)),
+      last_seen_at = date_trunc('milliseconds', greatest(first_seen_at, last_seen_at))
+    where first_seen_at > last_seen_at
+      or first_seen_at <> date_trunc('milliseconds', first_seen_at)
+      or last_seen_at <> date_trunc('milliseconds', last_seen_at)
+  `.execute(db)
+  await sql`
+    insert into execution_observation (head_id, observed_at, content_hash, run_id, seen)
+    select h.id, o.observed_at, s.content_hash, o.run_id, sum(o.seen)::int
+    from execution_snapshot s
+    join execution_head h using (source, pipeline_name, pipeline_execution_id)
+    cross join lateral (values (s.first_seen_at, s.first_run_id, 1), (s.last_seen_at, s.last_run_id, s.seen_count - 1))
+      as o(observed_at, run_id, seen)
+    where o.seen > 0
+    group by h.id, o.observed_at, s.content_hash, o.run_id
+  `.execute(db)
   await resortLegacyHistories(db)
   await sql`
     alter table execution_snapshot add constraint execution_snapshot_seen_interval check (first_seen_at <= last_seen_at)
@@ -111,19 +121,24 @@ const time = (value: unknown): number => (value instanceof Date ? value : new Da
  * store InProgress (10:00), Succeeded (10:05), InProgress (10:03). Such histories are re-sorted
  * into observation order, as the replay of their logged sightings. Where that leaves two rows of
  * one execution with the same content in one state, they become one: the row kept holds the same
- * bytes and every sighting stays in the log, so only the merged row's id goes. Executions whose
- * states follow each other strictly in time are already in order and are not touched.
+ * bytes and every sighting stays in the log, so only the merged row's id goes. Also re-sorted:
+ * neighbours with the same content, and a single sighting with two times (no writer wrote them,
+ * but a store may hold them). Executions whose states follow each other strictly in time, each
+ * consistent, are already in order and are not touched.
  */
 const resortLegacyHistories = async (db: Kysely<any>) => {
   const flagged = await sql<{ id: string | number }>`
     select distinct h.id
     from (
-      select source, pipeline_name, pipeline_execution_id, first_seen_at,
-        lag(last_seen_at) over (partition by source, pipeline_name, pipeline_execution_id order by seq) as previous_last
+      select source, pipeline_name, pipeline_execution_id, first_seen_at, last_seen_at, seen_count, content_hash,
+        lag(last_seen_at) over w as previous_last, lag(content_hash) over w as previous_hash
       from execution_snapshot
+      window w as (partition by source, pipeline_name, pipeline_execution_id order by seq)
     ) x
     join execution_head h using (source, pipeline_name, pipeline_execution_id)
-    where x.previous_last is not null and x.previous_last >= x.first_seen_at
+    where (x.previous_last is not null and x.previous_last >= x.first_seen_at)
+      or x.previous_hash = x.content_hash
+      or (x.seen_count = 1 and x.first_seen_at <> x.last_seen_at)
   `.execute(db)
   const heads = flagged.rows.map((r) => num(r.id))
   if (heads.length === 0) return
