@@ -27,10 +27,7 @@ describe("pipetrail CLI without a store", { timeout: 120_000 }, () => {
       ["--port=70000"],
       ["--speed=-1"],
       ["--error-rate=1.5"],
-      ["--malformed-rate=-0.1"],
       ["--throttle-rate=0.5"],
-      ["--latency=-5"],
-      ["--pipelines=-1"],
       ["--executions", "1000001"]
     ]) {
       const cli = await run(["emulator", ...args])

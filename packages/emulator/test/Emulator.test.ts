@@ -243,3 +243,32 @@ describe("Emulator wire protocol", () => {
     })
   )
 })
+
+describe("Emulator options", () => {
+  it("names the rule an impossible option breaks, and accepts the possible ones", () => {
+    const cases: ReadonlyArray<[Emulator.EmulatorOptions, RegExp | undefined]> = [
+      [{ port: 1.5 }, /port must be an integer from 0 to 65535/],
+      [{ port: 65_536 }, /port must be an integer from 0 to 65535/],
+      [{ clock: -1 }, /speed must be more than 0/],
+      [{ scenario: { pipelines: -1 } }, /pipelines must be an integer from 0 to 10000/],
+      [{ scenario: { executionsPerPipeline: 2.5 } }, /executions per pipeline must be an integer/],
+      [{ faults: { latency: -5 } }, /latency must be 0 ms or more/],
+      [{ faults: { malformedRate: -0.1 } }, /malformedRate must be between 0 and 1/],
+      [{ faults: { throttle: { rate: 0.5 } } }, /bucket must hold at least 1 token/],
+      [
+        {
+          port: 0,
+          clock: "manual",
+          scenario: { pipelines: 3 },
+          faults: { latency: { min: 0, max: 5 }, serverErrorRate: 1 }
+        },
+        undefined
+      ]
+    ]
+    for (const [options, rule] of cases) {
+      const problem = Emulator.optionsProblem(options)
+      if (rule === undefined) assert.isUndefined(problem, JSON.stringify(options))
+      else assert.match(problem ?? "", rule, JSON.stringify(options))
+    }
+  })
+})
