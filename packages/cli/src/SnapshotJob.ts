@@ -184,7 +184,7 @@ export const run = (options: JobOptions) =>
             .pipe(
               // A batch rolled back by a lost connection is retried: writes are idempotent.
               Effect.retry({
-                while: (error) => error._tag === "DatabaseError" && DatabaseError.isTransient(error),
+                while: (error) => error instanceof DatabaseError.DatabaseError && DatabaseError.isTransient(error),
                 schedule: Schedule.exponential("200 millis").pipe(
                   Schedule.jittered,
                   Schedule.intersect(Schedule.recurs(5))
@@ -209,8 +209,9 @@ export const run = (options: JobOptions) =>
         ),
         Stream.runDrain,
         Effect.catchIf(
+          // What the store refuses ends the run; what CodePipeline refuses fails this pipeline only.
           (error): error is CodePipelineError.CodePipelineError =>
-            error._tag !== "DatabaseError" && error._tag !== "InvalidObservationError",
+            !(error instanceof DatabaseError.DatabaseError || error instanceof SnapshotStore.InvalidObservationError),
           (error) => fail({ pipelineName, error: error._tag, message: error.message })
         ),
         Effect.zipRight(

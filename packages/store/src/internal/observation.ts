@@ -62,7 +62,7 @@ export const clean = (text: string | undefined | null): string | null =>
 /** An execution's identity as one string. */
 export const keyOf = (source: string, pipelineName: string, id: string) => JSON.stringify([source, pipelineName, id])
 
-export const iso = (date: Date | undefined) => (date === undefined ? null : date.toISOString())
+const iso = (date: Date | undefined) => (date === undefined ? null : date.toISOString())
 export const toNumber = (value: unknown): number => (typeof value === "number" ? value : Number(value))
 export const toNumberOrNull = (value: unknown): number | null => (value === null ? null : toNumber(value))
 export const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)))

@@ -42,6 +42,11 @@ import { replay } from "./replay.js"
 export { clean, keyOf, type Pending, type Recorded } from "./observation.js"
 
 /** An execution's head as locked by this transaction. */
+/** A new state whose placement grows with the batch's sightings of it. */
+interface Growing extends NewState {
+  readonly placement: { -readonly [K in keyof NewState["placement"]]: NewState["placement"][K] }
+}
+
 export interface Head {
   readonly id: number
   readonly key: string
@@ -50,8 +55,8 @@ export interface Head {
   snapshotId: number | null
   /** Its latest recorded observation. */
   last: Moment | undefined
-  /** The state this batch appended last, while it is not written. */
-  pending: { state: NewState; seenCount: number; lastSeenAt: Date; lastRunId: number | null } | undefined
+  /** The state this batch appended last, its sightings counted on it until it is written. */
+  pending: Growing | undefined
 }
 
 /**
@@ -161,7 +166,7 @@ export const writeBatch = async (
   }
 
   const late: Array<{ head: Head; items: ReadonlyArray<Prepared> }> = []
-  const newStates: Array<Head["pending"] & {}> = []
+  const newStates: Array<Growing> = []
   const counted = new Map<number, { count: number; lastSeenAt: Date; lastRunId: number | null }>()
   const observed: Array<{ headId: number; item: Prepared }> = []
   const afterInsert: Array<(inserted: Map<string, number>) => void> = []
@@ -179,8 +184,8 @@ export const writeBatch = async (
         const state = head.pending
         if (state === undefined) result(item, "unchanged", head.snapshotId!, head.seq)
         else {
-          const seq = state.state.placement.seq
-          afterInsert.push((inserted) => result(item, "unchanged", inserted.get(stateKey(state.state))!, seq))
+          const seq = state.placement.seq
+          afterInsert.push((inserted) => result(item, "unchanged", inserted.get(stateKey(state))!, seq))
         }
         continue
       }
@@ -189,11 +194,11 @@ export const writeBatch = async (
       if (head.hash === item.hash) {
         const state = head.pending
         if (state !== undefined) {
-          state.seenCount++
-          state.lastSeenAt = item.observedAt
-          state.lastRunId = item.runId
-          const seq = state.state.placement.seq
-          afterInsert.push((inserted) => result(item, "unchanged", inserted.get(stateKey(state.state))!, seq))
+          state.placement.seenCount++
+          state.placement.lastSeenAt = item.observedAt
+          state.placement.lastRunId = item.runId
+          const seq = state.placement.seq
+          afterInsert.push((inserted) => result(item, "unchanged", inserted.get(stateKey(state))!, seq))
         } else {
           const id = head.snapshotId!
           const count = counted.get(id)
@@ -201,7 +206,7 @@ export const writeBatch = async (
           result(item, "unchanged", id, head.seq)
         }
       } else {
-        const state: NewState = {
+        const state: Growing = {
           item,
           placement: {
             seq: head.seq + 1,
@@ -212,26 +217,21 @@ export const writeBatch = async (
             lastRunId: item.runId
           }
         }
-        const entry = { state, seenCount: 1, lastSeenAt: item.observedAt, lastRunId: item.runId }
-        newStates.push(entry)
+        newStates.push(state)
         head.seq = state.placement.seq
         head.hash = item.hash
-        head.pending = entry
+        head.pending = state
         afterInsert.push((inserted) => result(item, "new", inserted.get(stateKey(state))!, state.placement.seq))
       }
     }
   }
 
   if (observed.length > 0) {
-    const rows: ReadonlyArray<NewState> = newStates.map((s) => ({
-      item: s.state.item,
-      placement: { ...s.state.placement, seenCount: s.seenCount, lastSeenAt: s.lastSeenAt, lastRunId: s.lastRunId }
-    }))
     // Only heads that moved to a new state are written: an unchanged fetch touches its snapshot row alone.
-    const moved = [...heads.values()].filter((h) => h.pending !== undefined).map((h) => h.pending!.state)
+    const moved = [...heads.values()].filter((h) => h.pending !== undefined).map((h) => h.pending!)
     const bumped = [...counted.entries()].sort((a, b) => a[0] - b[0])
     const inserted = await sql<IdRow>`
-      with inserted as (${insertStates(rows)}),
+      with inserted as (${insertStates(newStates)}),
       moved as (
         update execution_head h
         set seq = i.seq, snapshot_id = i.id, content_hash = i.content_hash, status = i.status,
@@ -260,7 +260,7 @@ export const writeBatch = async (
       select id, source, pipeline_name, pipeline_execution_id, seq from inserted
     `.execute(trx)
     const byKeySeq = idsByKeySeq(inserted.rows)
-    const ids = new Map(rows.map((r) => [stateKey(r), byKeySeq.get(`${r.item.key}#${r.placement.seq}`)!]))
+    const ids = new Map(newStates.map((r) => [stateKey(r), byKeySeq.get(`${r.item.key}#${r.placement.seq}`)!]))
     for (const f of afterInsert) f(ids)
   } else {
     for (const f of afterInsert) f(new Map())
