@@ -192,7 +192,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
     /** One request; its response body, as it arrived, comes back with the SDK's output. */
     const attempt = <A>(context: RequestContext, call: (signal: AbortSignal, capture: Capture) => Promise<A>) =>
       limiter.take.pipe(
-        Effect.zipRight(
+        Effect.flatMap((ticket) =>
           Effect.suspend(() => {
             const capture: Capture = {}
             return Effect.tryPromise({
@@ -208,13 +208,13 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
                   code: "Timeout",
                   message: `no answer within ${Duration.format(timeout)}`
                 })
+            }),
+            Effect.tapBoth({
+              onFailure: (error) => (error._tag === "ThrottledError" ? limiter.throttled(ticket) : Effect.void),
+              onSuccess: () => limiter.succeeded(ticket)
             })
           )
         ),
-        Effect.tapBoth({
-          onFailure: (error) => (error._tag === "ThrottledError" ? limiter.throttled : Effect.void),
-          onSuccess: () => limiter.succeeded
-        }),
         semaphore.withPermits(1)
       )
 

@@ -1,13 +1,19 @@
-import { Clock, Effect, Ref } from "effect"
+import { Clock, Effect } from "effect"
+
+/**
+ * Which pacing level a request was sent at. Outcomes are judged against the level they were sent
+ * at: a request in flight when the rate changed says nothing about the new rate.
+ */
+export type Ticket = number
 
 /** Paces requests at an adaptive rate: it grows while calls succeed and backs off when throttled. */
 export interface AdaptiveRateLimiter {
-  /** Waits for this request's slot. */
-  readonly take: Effect.Effect<void>
+  /** Waits for this request's slot; the ticket goes back with its outcome. */
+  readonly take: Effect.Effect<Ticket>
   /** Records a successful call (the rate may grow). */
-  readonly succeeded: Effect.Effect<void>
-  /** Records a throttled call (the rate drops and the ceiling is remembered). */
-  readonly throttled: Effect.Effect<void>
+  readonly succeeded: (ticket: Ticket) => Effect.Effect<void>
+  /** Records a throttled call (the rate may drop). */
+  readonly throttled: (ticket: Ticket) => Effect.Effect<void>
   /** The current rate, requests per second. */
   readonly rate: Effect.Effect<number>
 }
@@ -19,53 +25,190 @@ export interface RateLimiterOptions {
   readonly max: number
 }
 
-interface State {
+/** How many outcomes at one rate a judgement needs. */
+const window = 40
+
+/** How many outcomes the background estimate remembers. */
+const noiseMemory = 400
+
+/** A throttle count over `n` outcomes, as a fraction. */
+interface Sample {
+  readonly n: number
+  readonly throttled: number
+}
+
+const fraction = (s: Sample) => (s.n === 0 ? 0 : s.throttled / s.n)
+
+/** 1.5 standard errors of a throttle fraction `p` measured over `n` outcomes. */
+const margin = (p: number, n: number) => 1.5 * Math.sqrt((p * (1 - p)) / Math.max(n, 1))
+
+/** Whether two samples throttle alike: neither fraction is clearly above the other. */
+const alike = (before: Sample, after: Sample) => {
+  const pooled = (before.throttled + after.throttled) / (before.n + after.n)
+  const spread = 2 * Math.sqrt(pooled * (1 - pooled) * (1 / before.n + 1 / after.n))
+  return Math.abs(fraction(after) - fraction(before)) <= spread
+}
+
+interface Level {
   readonly rate: number
-  readonly next: number
   readonly ceiling: number | undefined
-  readonly lastDecrease: number
+  readonly sample: Sample
 }
 
 /**
- * A pacing limiter (one slot every 1/rate seconds) with AIMD-style adaptation: before the first
- * throttle the rate grows 3% per success (slow start); a throttle halves it (at most once per
- * 250 ms, so one burst of rejections counts once) and remembers 90% of the rate it happened at
- * as a ceiling; below the ceiling the rate recovers quickly, at the ceiling it probes slowly.
+ * A pacing limiter (one slot every 1/rate seconds) with AIMD-style adaptation that tells a rate
+ * limit from throttling that does not depend on the rate.
+ *
+ * - Growth: before the first throttle the rate grows 3% per success (slow start); below the
+ *   remembered ceiling it recovers quickly, at the ceiling it probes slowly.
+ * - A throttle halves the rate and remembers 90% of the old rate as the ceiling, then the next
+ *   `window` outcomes at the new rate are a test of that decision. A rate limit throttles less
+ *   below it, so the fraction falls (or was so high, over half, that halving needs no test). If it
+ *   does not fall, the throttling is background noise (a service throttling 30% of calls at any
+ *   rate): the old rate comes back and that fraction becomes the background, above which a
+ *   throttle must rise before the rate drops again. A later halving that clears the throttling
+ *   lowers the background again, so a rate limit hidden under noise is still found.
  */
 export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLimiter> =>
-  Effect.gen(function* () {
+  Effect.sync(() => {
     const clamp = (rate: number) => Math.min(options.max, Math.max(options.min, rate))
-    const state = yield* Ref.make<State>({
-      rate: clamp(options.initial),
-      next: 0,
-      ceiling: undefined,
-      lastDecrease: Number.NEGATIVE_INFINITY
+    let rate = clamp(options.initial)
+    let ceiling: number | undefined
+    let next = 0
+    /** Changes whenever the rate is decided; outcomes of other tickets are not evidence. */
+    let ticket = 0
+    /** The last `window` outcomes at the current level (true: throttled). */
+    let recent: Array<boolean> = []
+    /**
+     * What the limiter is doing: adapting freely, confirming on a fresh sample that throttling
+     * rose above the background, or testing its last halving. The rate holds still unless free,
+     * so each sample measures one rate.
+     */
+    let phase:
+      | { readonly _tag: "Free" }
+      | { readonly _tag: "Confirming" }
+      | { readonly _tag: "Measuring" }
+      | { readonly _tag: "Testing"; readonly before: Level } = { _tag: "Free" }
+    /**
+     * The throttling that does not depend on the rate, as far as it is known: the samples of the
+     * halvings that made no difference, pooled (the last few hundred outcomes' worth).
+     */
+    let noise: Sample = { n: 0, throttled: 0 }
+    let background = 0
+
+    const sampleOf = (outcomes: ReadonlyArray<boolean>): Sample => ({
+      n: outcomes.length,
+      throttled: outcomes.filter((t) => t).length
     })
+    const record = (throttled: boolean) => {
+      recent.push(throttled)
+      if (recent.length > window) recent.shift()
+    }
+    const newLevel = () => {
+      ticket++
+      recent = []
+    }
+    const aboveBackground = (sample: Sample) => fraction(sample) > background + margin(background, sample.n)
+
+    const halve = (now: number): string => {
+      phase = { _tag: "Testing", before: { rate, ceiling, sample: sampleOf(recent) } }
+      ceiling = rate * 0.9
+      rate = clamp(rate * 0.5)
+      next = Math.max(next, now + 1000 / rate)
+      newLevel()
+      return `throttled: request rate lowered to ${rate.toFixed(2)}/s`
+    }
+
+    /** The test of the last halving ends: keep it, or take it back as noise. */
+    const judge = (before: Level): string => {
+      const after = sampleOf(recent)
+      phase = { _tag: "Free" }
+      const keep =
+        after.throttled === 0 ||
+        fraction(before.sample) >= Math.max(0.5, background + 0.25) ||
+        before.sample.n < 10 ||
+        !alike(before.sample, after)
+      if (keep) {
+        // Throttling clearly below the background at the lower rate: the background was a limit.
+        if (fraction(after) + margin(fraction(after), after.n) < background) noise = after
+        background = fraction(noise)
+        return `rate limiter: kept ${rate.toFixed(2)}/s`
+      }
+      const keptShare = Math.min(1, noiseMemory / (noise.n + before.sample.n + after.n))
+      noise = {
+        n: (noise.n + before.sample.n + after.n) * keptShare,
+        throttled: (noise.throttled + before.sample.throttled + after.throttled) * keptShare
+      }
+      background = fraction(noise)
+      // Most of the throttling is background, but the window that started this was above it:
+      // back to a little below the old rate, under the ceiling of the last limit found (if any).
+      rate = clamp(before.rate * 0.9)
+      ceiling = before.ceiling
+      newLevel()
+      return `rate limiter: throttling of ${(background * 100).toFixed(0)}% does not depend on the rate, back to ${rate.toFixed(2)}/s`
+    }
+
+    /** What one outcome at the current level changes; a message when the rate was decided. */
+    const decide = (now: number, throttled: boolean): string | undefined => {
+      record(throttled)
+      switch (phase._tag) {
+        case "Testing":
+          return recent.length >= window ? judge(phase.before) : undefined
+        case "Confirming":
+          if (recent.length < window) return undefined
+          if (aboveBackground(sampleOf(recent))) {
+            // Confirmed, but this sample was chosen for looking bad: the halving is judged
+            // against one more, taken without choosing.
+            phase = { _tag: "Measuring" }
+            newLevel()
+          } else phase = { _tag: "Free" }
+          return undefined
+        case "Measuring":
+          return recent.length < window ? undefined : halve(now)
+        case "Free":
+          if (!throttled) return undefined
+          // Without known background noise any throttle counts (the limit is found fast); with
+          // it, a window above the background starts a confirmation on a fresh sample, so the
+          // halving is not judged against the very window that happened to look bad.
+          if (background === 0) return halve(now)
+          if (recent.length < window || !aboveBackground(sampleOf(recent))) return undefined
+          phase = { _tag: "Confirming" }
+          newLevel()
+          return undefined
+      }
+    }
+
     const take = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Ref.modify(state, (s): [number, State] => {
-        const start = Math.max(now, s.next)
-        return [start - now, { ...s, next: start + 1000 / s.rate }]
+      Effect.suspend(() => {
+        const start = Math.max(now, next)
+        next = start + 1000 / rate
+        const mine = ticket
+        return start > now ? Effect.as(Effect.sleep(start - now), mine) : Effect.succeed(mine)
       })
-    ).pipe(Effect.flatMap((wait) => (wait > 0 ? Effect.sleep(wait) : Effect.void)))
-    const succeeded = Ref.update(state, (s) => {
-      const rate =
-        s.ceiling === undefined
-          ? s.rate * 1.03
-          : s.rate < s.ceiling
-            ? s.rate + Math.max((s.ceiling - s.rate) * 0.05, 0.01)
-            : s.rate * 1.002
-      return { ...s, rate: clamp(rate) }
-    })
-    const throttled = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Ref.modify(state, (s): [number | undefined, State] => {
-        if (now - s.lastDecrease < 250) return [undefined, s]
-        const rate = clamp(s.rate * 0.5)
-        return [rate, { rate, ceiling: s.rate * 0.9, lastDecrease: now, next: Math.max(s.next, now + 1000 / rate) }]
-      })
-    ).pipe(
-      Effect.flatMap((rate) =>
-        rate === undefined ? Effect.void : Effect.logDebug(`throttled: request rate lowered to ${rate.toFixed(2)}/s`)
-      )
     )
-    return { take, succeeded, throttled, rate: Effect.map(Ref.get(state), (s) => s.rate) }
+
+    const outcome = (sent: Ticket, throttled: boolean): Effect.Effect<void> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.suspend(() => {
+          if (!throttled && phase._tag === "Free") {
+            rate = clamp(
+              ceiling === undefined
+                ? rate * 1.03
+                : rate < ceiling
+                  ? rate + Math.max((ceiling - rate) * 0.05, 0.01)
+                  : rate * 1.002
+            )
+          }
+          if (sent !== ticket) return Effect.void
+          const decided = decide(now, throttled)
+          return decided === undefined ? Effect.void : Effect.logDebug(decided)
+        })
+      )
+
+    return {
+      take,
+      succeeded: (sent) => outcome(sent, false),
+      throttled: (sent) => outcome(sent, true),
+      rate: Effect.sync(() => rate)
+    }
   })
