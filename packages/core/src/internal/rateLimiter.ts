@@ -61,13 +61,17 @@ interface Level {
  *
  * - Growth: before the first throttle the rate grows 3% per success (slow start); below the
  *   remembered ceiling it recovers quickly, at the ceiling it probes slowly.
- * - A throttle halves the rate and remembers 90% of the old rate as the ceiling, then the next
- *   `window` outcomes at the new rate are a test of that decision. A rate limit throttles less
- *   below it, so the fraction falls (or was so high, over half, that halving needs no test). If it
- *   does not fall, the throttling is background noise (a service throttling 30% of calls at any
- *   rate): the old rate comes back and that fraction becomes the background, above which a
- *   throttle must rise before the rate drops again. A later halving that clears the throttling
- *   lowers the background again, so a rate limit hidden under noise is still found.
+ * - A throttle halves the rate and remembers 90% of the old rate as the ceiling; the next
+ *   `window` outcomes at the new rate, held still, test that decision. Below a rate limit the
+ *   throttled share falls (or it was so high, over half, that halving needs no test), and the
+ *   halving stays. If the share did not change, the throttling does not depend on the rate (a
+ *   service refusing 30% of calls at any pace): the rate goes back to 90% of what it was, and
+ *   both samples join the background estimate.
+ * - With a background known, a throttle counts only when the last `window` outcomes are clearly
+ *   above it; that is confirmed on a fresh sample and, since the confirming sample was chosen
+ *   for looking bad, the halving is judged against one more taken without choosing. A halving
+ *   that brings throttling clearly under the background resets it, so a rate limit hidden under
+ *   noise is still found.
  */
 export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLimiter> =>
   Effect.sync(() => {
