@@ -31,10 +31,11 @@ const window = 40
 /** How many outcomes the background estimate remembers. */
 const noiseMemory = 400
 
-/** A throttle count over `n` outcomes, as a fraction. */
+/** A throttle count over `n` outcomes, and the pace they came at (outcomes per second). */
 interface Sample {
   readonly n: number
   readonly throttled: number
+  readonly perSecond: number
 }
 
 const fraction = (s: Sample) => (s.n === 0 ? 0 : s.throttled / s.n)
@@ -81,8 +82,9 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
     let next = 0
     /** Changes whenever the rate is decided; outcomes of other tickets are not evidence. */
     let ticket = 0
-    /** The last `window` outcomes at the current level (true: throttled). */
+    /** The last `window` outcomes at the current level (true: throttled), and when each came. */
     let recent: Array<boolean> = []
+    let times: Array<number> = []
     /**
      * What the limiter is doing: adapting freely, confirming on a fresh sample that throttling
      * rose above the background, or testing its last halving. The rate holds still unless free,
@@ -97,27 +99,37 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
      * The throttling that does not depend on the rate, as far as it is known: the samples of the
      * halvings that made no difference, pooled (the last few hundred outcomes' worth).
      */
-    let noise: Sample = { n: 0, throttled: 0 }
+    let noise: Sample = { n: 0, throttled: 0, perSecond: 0 }
     let background = 0
 
     const sampleOf = (outcomes: ReadonlyArray<boolean>): Sample => ({
       n: outcomes.length,
-      throttled: outcomes.filter((t) => t).length
+      throttled: outcomes.filter((t) => t).length,
+      perSecond: times.length < 2 ? 0 : ((times.length - 1) * 1000) / Math.max(1, times.at(-1)! - times[0]!)
     })
-    const record = (throttled: boolean) => {
+    const record = (now: number, throttled: boolean) => {
       recent.push(throttled)
-      if (recent.length > window) recent.shift()
+      times.push(now)
+      if (recent.length > window) {
+        recent.shift()
+        times.shift()
+      }
     }
     const newLevel = () => {
       ticket++
       recent = []
+      times = []
     }
     const aboveBackground = (sample: Sample) => fraction(sample) > background + margin(background, sample.n)
 
     const halve = (now: number): string => {
-      phase = { _tag: "Testing", before: { rate, ceiling, sample: sampleOf(recent) } }
-      ceiling = rate * 0.9
-      rate = clamp(rate * 0.5)
+      const sample = sampleOf(recent)
+      // When something else bounds the pace (concurrency, latency), the rate is a number never
+      // reached: halve the pace the requests really went at.
+      const paced = sample.n >= 10 && sample.perSecond > 0 ? Math.min(rate, sample.perSecond) : rate
+      phase = { _tag: "Testing", before: { rate: paced, ceiling, sample } }
+      ceiling = paced * 0.9
+      rate = clamp(paced * 0.5)
       next = Math.max(next, now + 1000 / rate)
       newLevel()
       return `throttled: request rate lowered to ${rate.toFixed(2)}/s`
@@ -127,10 +139,15 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
     const judge = (before: Level): string => {
       const after = sampleOf(recent)
       phase = { _tag: "Free" }
+      // A throttle or two at the lower rate is a limit's edge (bursts of concurrent requests)
+      // rather than noise: plain halving handles it.
       const keep =
-        after.throttled === 0 ||
+        fraction(after) < 0.05 ||
         fraction(before.sample) >= Math.max(0.5, background + 0.25) ||
         before.sample.n < 10 ||
+        // Requests were bound by something else (concurrency, latency), so halving the rate did
+        // not halve the pace: the two samples say nothing about the rate.
+        after.perSecond > before.sample.perSecond * 0.75 ||
         !alike(before.sample, after)
       if (keep) {
         // Throttling clearly below the background at the lower rate: the background was a limit.
@@ -141,7 +158,8 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
       const keptShare = Math.min(1, noiseMemory / (noise.n + before.sample.n + after.n))
       noise = {
         n: (noise.n + before.sample.n + after.n) * keptShare,
-        throttled: (noise.throttled + before.sample.throttled + after.throttled) * keptShare
+        throttled: (noise.throttled + before.sample.throttled + after.throttled) * keptShare,
+        perSecond: after.perSecond
       }
       background = fraction(noise)
       // Most of the throttling is background, but the window that started this was above it:
@@ -154,7 +172,7 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
 
     /** What one outcome at the current level changes; a message when the rate was decided. */
     const decide = (now: number, throttled: boolean): string | undefined => {
-      record(throttled)
+      record(now, throttled)
       switch (phase._tag) {
         case "Testing":
           return recent.length >= window ? judge(phase.before) : undefined
@@ -194,14 +212,19 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
     const outcome = (sent: Ticket, throttled: boolean): Effect.Effect<void> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.suspend(() => {
-          if (!throttled && phase._tag === "Free") {
-            rate = clamp(
+          // Successes grow the rate, except while a sample must measure one rate. A halving on test
+          // that was measured from a full sample may recover up to three quarters of the pace it
+          // halved: still a clearly lower pace, so the test holds.
+          const testing = phase._tag === "Testing" ? phase.before : undefined
+          if (!throttled && (phase._tag === "Free" || (testing !== undefined && testing.sample.n >= window))) {
+            const grown = clamp(
               ceiling === undefined
                 ? rate * 1.03
                 : rate < ceiling
                   ? rate + Math.max((ceiling - rate) * 0.05, 0.01)
                   : rate * 1.002
             )
+            rate = testing === undefined ? grown : Math.max(rate, Math.min(grown, testing.rate * 0.75))
           }
           if (sent !== ticket) return Effect.void
           const decided = decide(now, throttled)
