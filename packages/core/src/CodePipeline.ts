@@ -2,13 +2,7 @@
 // and `make`, whose three operations share one request pipeline — validation before any request,
 // the client-side rate limit, retries, raw-body capture, identity checks and decoding. Those steps
 // live in `internal/` (rateLimiter, rawResponse, sdkError, pageSize); what stays is how they compose.
-import {
-  type CodePipelineClientConfig,
-  GetPipelineExecutionCommand,
-  ListPipelineExecutionsCommand,
-  ListPipelinesCommand,
-  CodePipelineClient as SdkClient
-} from "@aws-sdk/client-codepipeline"
+import type { CodePipelineClientConfig, CodePipelineClient as SdkClient } from "@aws-sdk/client-codepipeline"
 import {
   Chunk,
   Clock,
@@ -176,6 +170,7 @@ const bodyOf = (output: object, raw: RawResponse | undefined): unknown => {
 export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelineService, never, CodePipelineClient> =>
   Effect.gen(function* () {
     const client = yield* CodePipelineClient
+    const { GetPipelineExecutionCommand, ListPipelineExecutionsCommand, ListPipelinesCommand } = yield* loadSdk
     const limiter = yield* RateLimiter.make({
       initial: config.requestsPerSecond ?? 10,
       min: config.minRequestsPerSecond ?? 0.2,
@@ -428,12 +423,19 @@ const nextPage = (token: string | undefined): Option.Option<Option.Option<string
     ? Option.some(Option.some(token as string))
     : Option.none()
 
+/**
+ * The SDK, loaded when a service or client is first built rather than when this module is: a
+ * program that imports core but never calls AWS (the CLI's store commands, `--help`) does not pay
+ * for loading it.
+ */
+const loadSdk = Effect.promise(() => import("@aws-sdk/client-codepipeline"))
+
 /** A scoped SDK client built from `config`; destroyed (sockets closed) when the scope closes. */
 export const layerClient = (config: CodePipelineConfig = {}): Layer.Layer<CodePipelineClient> =>
   Layer.scoped(
     CodePipelineClient,
     Effect.acquireRelease(
-      Effect.sync(() => {
+      Effect.map(loadSdk, ({ CodePipelineClient: Client }) => {
         const sdkConfig: CodePipelineClientConfig = {
           maxAttempts: 1,
           ...(config.region === undefined ? {} : { region: config.region }),
@@ -451,7 +453,7 @@ export const layerClient = (config: CodePipelineConfig = {}): Layer.Layer<CodePi
                 }
               })
         }
-        return new SdkClient(sdkConfig)
+        return new Client(sdkConfig)
       }),
       (client) => Effect.sync(() => client.destroy())
     )

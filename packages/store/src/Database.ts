@@ -1,11 +1,9 @@
 import { readFile, writeFile } from "node:fs/promises"
 import { homedir } from "node:os"
 import { join } from "node:path"
-import { PGlite } from "@electric-sql/pglite"
-import { amcheck } from "@electric-sql/pglite/contrib/amcheck"
 import { Config, type ConfigError, Context, Effect, Layer, Option, Redacted } from "effect"
 import { Kysely, type LogConfig, PostgresDialect, type Transaction } from "kysely"
-import pg from "pg"
+import type pg from "pg"
 import { type DatabaseError, fromCause } from "./DatabaseError.js"
 import type { Database as Schema } from "./DatabaseSchema.js"
 import { openEmbedded } from "./internal/embedded.js"
@@ -156,9 +154,11 @@ export const layerPostgres = (options: PostgresOptions): Layer.Layer<Database, D
     Effect.gen(function* () {
       const url = Redacted.value(options.url)
       const secrets = passwordOf(url)
+      // The driver is loaded by the layer that uses it, not by importing the store.
+      const { default: driver } = yield* Effect.promise(() => import("pg"))
       const pool = yield* Effect.acquireRelease(
         Effect.sync(() => {
-          const pool = new pg.Pool({
+          const pool = new driver.Pool({
             connectionString: url,
             max: options.maxConnections ?? 10,
             connectionTimeoutMillis: 10_000
@@ -225,8 +225,12 @@ const openPglite = (options: PgliteOptions, loadDataDir?: Blob) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const extensions = options.amcheck === true ? { amcheck } : undefined
+        const extensions =
+          options.amcheck === true
+            ? { amcheck: (await import("@electric-sql/pglite/contrib/amcheck")).amcheck }
+            : undefined
         if (options.dataDir === undefined) {
+          const { PGlite } = await import("@electric-sql/pglite")
           const pglite = await PGlite.create(extensions === undefined ? {} : { extensions })
           return { session: local(pglite), close: () => (pglite.closed ? Promise.resolve() : pglite.close()) }
         }

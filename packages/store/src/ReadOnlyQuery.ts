@@ -7,7 +7,7 @@
  * this check is the first of three layers, not the only one.
  */
 import { Effect, Schema } from "effect"
-import * as PgQuery from "libpg-query"
+import type * as PgQueryModule from "libpg-query"
 
 /** A statement `pipetrail sql` will not send to the database, with the reason. */
 export class QueryRefusedError extends Schema.TaggedError<QueryRefusedError>()("QueryRefusedError", {
@@ -105,14 +105,20 @@ export const functionRefusal = (name: string): string | undefined => {
 
 const refuse = (reason: string) => new QueryRefusedError({ reason })
 
-let loading: Promise<void> | undefined
+let loading: Promise<typeof PgQueryModule> | undefined
 
+/** PostgreSQL's parser, loaded (module and WASM) on the first statement to check. */
 const load = Effect.tryPromise({
   try: () => {
-    loading ??= PgQuery.loadModule().catch((e: unknown) => {
-      loading = undefined
-      throw e
-    })
+    loading ??= import("libpg-query")
+      .then(async (module) => {
+        await module.loadModule()
+        return module
+      })
+      .catch((e: unknown) => {
+        loading = undefined
+        throw e
+      })
     return loading
   },
   catch: () => refuse("the SQL parser could not be loaded, so no statement can be checked")
@@ -196,9 +202,9 @@ const checkStatement = (stmt: Record<string, unknown>): string | undefined => {
 export const check = (statement: string): Effect.Effect<void, QueryRefusedError> =>
   Effect.gen(function* () {
     if (statement.includes("\u0000")) return yield* refuse("the statement contains a NUL character")
-    yield* load
+    const parser = yield* load
     const tree = yield* Effect.try({
-      try: () => PgQuery.parseSync(statement) as { stmts?: Array<{ stmt?: Record<string, unknown> }> },
+      try: () => parser.parseSync(statement) as { stmts?: Array<{ stmt?: Record<string, unknown> }> },
       catch: (e) => {
         const details = (e as { sqlDetails?: { cursorPosition?: number } }).sqlDetails
         const at = details?.cursorPosition === undefined ? "" : ` (at character ${details.cursorPosition + 1})`

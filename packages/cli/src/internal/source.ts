@@ -1,4 +1,3 @@
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts"
 import { Effect, Option } from "effect"
 import type { Globals } from "../Global.js"
 import { UsageError } from "./errors.js"
@@ -19,15 +18,18 @@ export const resolveSource = (g: Globals): Effect.Effect<string, UsageError> => 
       : Effect.succeed(source)
   }
   if (Option.isSome(g.endpointUrl)) return Effect.succeed(`endpoint:${new URL(g.endpointUrl.value).host}`)
+  // STS is loaded only here, the one place that asks it anything.
   return Effect.acquireUseRelease(
-    Effect.sync(
-      () =>
-        new STSClient({
+    Effect.promise(() => import("@aws-sdk/client-sts")).pipe(
+      Effect.map(({ STSClient, GetCallerIdentityCommand }) => ({
+        sts: new STSClient({
           ...Option.match(g.region, { onNone: () => ({}), onSome: (region) => ({ region }) }),
           ...Option.match(g.profile, { onNone: () => ({}), onSome: (profile) => ({ profile }) })
-        })
+        }),
+        GetCallerIdentityCommand
+      }))
     ),
-    (client) =>
+    ({ sts: client, GetCallerIdentityCommand }) =>
       Effect.tryPromise({
         try: async (signal) => {
           const identity = await client.send(new GetCallerIdentityCommand({}), { abortSignal: signal })
@@ -39,6 +41,6 @@ export const resolveSource = (g: Globals): Effect.Effect<string, UsageError> => 
             message: `cannot tell which AWS account and region this is (${cause instanceof Error ? cause.message : String(cause)}): configure AWS credentials and region, or name the source with --source`
           })
       }),
-    (client) => Effect.sync(() => client.destroy())
+    ({ sts }) => Effect.sync(() => sts.destroy())
   )
 }

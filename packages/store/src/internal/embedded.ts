@@ -1,7 +1,7 @@
 import { constants } from "node:fs"
 import { access, chmod, mkdir, readdir, readFile, realpath, stat } from "node:fs/promises"
 import { dirname, join, resolve, sep } from "node:path"
-import { type Extensions, PGlite } from "@electric-sql/pglite"
+import type { Extensions } from "@electric-sql/pglite"
 import { local, type Session } from "./session.js"
 import { connectTo, serve } from "./sharing.js"
 import { acquire, StoreInUse, type StoreLock } from "./storeLock.js"
@@ -95,6 +95,7 @@ const hold = async (path: string, dataDir: string, lock: StoreLock, options: Opt
   }
   const version = state === "store" ? (await readFile(join(path, "PG_VERSION"), "utf8")).trim() : undefined
   const stderr: Array<string> = []
+  const { PGlite } = await import("@electric-sql/pglite")
   const pglite = await PGlite.create({
     dataDir: path,
     ...(options.extensions === undefined ? {} : { extensions: options.extensions }),
