@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** The built CLI: the tests run the real binary as a process. */
-export const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
+export const bin = fileURLToPath(new URL("../dist/release/pipetrail.js", import.meta.url))
 if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`pnpm build\` before the CLI tests`)
 
 /** What a CLI process did. */
