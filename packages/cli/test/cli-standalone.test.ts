@@ -56,9 +56,26 @@ describe("pipetrail CLI without a store", { timeout: 120_000 }, () => {
     assert.notInclude(result.stdout + result.stderr, password)
   })
 
-  it("demo runs end to end on the embedded store in well under a minute", async () => {
-    const result = await run(["demo", "--data-dir", tempDir()], {}, 110_000)
+  it("demo runs end to end on the embedded store in well under a minute, on today's timeline", async () => {
+    const dataDir = tempDir()
+    const before = Date.now()
+    const result = await run(["demo", "--data-dir", dataDir], {}, 110_000)
     assert.strictEqual(result.code, 0, result.stderr)
+    // The emulator's clock starts when the demo does: the newest execution started just before it
+    // (and the 30 minutes the demo lets pass), and was first seen by the store at about that time.
+    const times = await run([
+      "sql",
+      "--data-dir",
+      dataDir,
+      "-o",
+      "json",
+      "select extract(epoch from max(start_time)) * 1000 as started, extract(epoch from max(first_seen_at)) * 1000 as seen from latest_execution"
+    ])
+    assert.strictEqual(times.code, 0, times.stderr)
+    const [row] = JSON.parse(times.stdout) as Array<{ started: string; seen: string }>
+    assert.isAtLeast(Number(row?.started), before - 2 * 3600_000, times.stdout)
+    assert.isAtMost(Number(row?.started), Date.now() + 3600_000, times.stdout)
+    assert.isAtLeast(Number(row?.seen), before - 1000, times.stdout)
     for (const section of [
       "== snapshot 3 pipelines",
       "== 30 minutes pass",

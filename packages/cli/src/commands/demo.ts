@@ -3,7 +3,7 @@ import { Command, Options } from "@effect/cli"
 import { CodePipeline } from "@pipetrail/core"
 import { Emulator } from "@pipetrail/emulator"
 import { Database, SnapshotStore } from "@pipetrail/store"
-import { Console, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Console, Context, Effect, Layer, Option, Redacted } from "effect"
 import { sql } from "kysely"
 import { loggerLayer } from "../Global.js"
 import { describeChange } from "../internal/format.js"
@@ -26,9 +26,19 @@ const options = {
 const layers = (c: { dataDir: Option.Option<string>; seed: number; logFormat: "text" | "json" }) => {
   const emulator = Layer.scoped(
     DemoEmulator,
-    Emulator.scoped({ scenario: { seed: c.seed, pipelines: 3, executionsPerPipeline: 10, running: 2 } }).pipe(
-      Effect.orDie
-    )
+    // The emulator's clock starts now (to the second), so execution times and the store's
+    // first/last-seen times read as one timeline.
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Emulator.scoped({
+        scenario: {
+          seed: c.seed,
+          pipelines: 3,
+          executionsPerPipeline: 10,
+          running: 2,
+          now: Math.floor(now / 1000) * 1000
+        }
+      })
+    ).pipe(Effect.orDie)
   )
   const codepipeline = Layer.unwrapEffect(
     Effect.map(DemoEmulator, (em) =>
