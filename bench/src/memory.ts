@@ -8,7 +8,7 @@ import { fmt, freshDatabase, quick, results } from "./harness.js"
 
 // --- 8. peak RSS of a backfill ------------------------------------------------------------------
 
-const cli = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url))
+const cli = fileURLToPath(new URL("../../packages/cli/dist/release/pipetrail.js", import.meta.url))
 
 const peakRss = (args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<number>((resolve, reject) => {

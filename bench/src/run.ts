@@ -7,6 +7,7 @@ import { fmt, log, only, quick, results, runs } from "./harness.js"
 import { benchMemory } from "./memory.js"
 import { benchReads } from "./reads.js"
 import { benchRecord } from "./record.js"
+import { benchStartup } from "./startup.js"
 import { benchWatchTick } from "./watchTick.js"
 
 // --- main ---------------------------------------------------------------------------------------
@@ -19,7 +20,8 @@ const main = async () => {
     ["4 backfill", benchBackfill],
     ["5 watch tick", benchWatchTick],
     ["6-7 reads", benchReads],
-    ["8 memory", benchMemory]
+    ["8 memory", benchMemory],
+    ["9 start-up", benchStartup]
   ]
   for (const [name, step] of steps) {
     if (only !== undefined && !only.has(Number.parseInt(name, 10))) continue
