@@ -66,8 +66,42 @@ const csvCell = (cell: Cell): string => {
   return /[",\n\r]/.test(value) || /^[=+\-@\t\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
 }
 
-/** Renders rows in a format: an aligned table, a JSON array of objects, or RFC 4180 CSV. */
-export const render = (format: Format, data: Rows): string => {
+/** The narrowest a column is cut to when a table must fit a terminal. */
+const minimumColumn = 6
+
+/**
+ * Column widths that fit `total` terminal columns (two-space gaps included): the widest columns are
+ * narrowed to one common cap, as little as needed, none below `minimumColumn` (or its own width).
+ */
+const fitted = (widths: ReadonlyArray<number>, total: number): ReadonlyArray<number> => {
+  const room = total - 2 * (widths.length - 1)
+  const sum = (cap: number) => widths.reduce((acc, w) => acc + Math.min(w, Math.max(cap, minimumColumn)), 0)
+  if (sum(Number.POSITIVE_INFINITY) <= room) return widths
+  let cap = Math.max(...widths)
+  while (cap > minimumColumn && sum(cap) > room) cap--
+  return widths.map((w) => Math.min(w, Math.max(cap, minimumColumn)))
+}
+
+/** `value` cut to `width` terminal columns, its last one a visible "…" when anything was cut. */
+const cut = (value: string, width: number): string => {
+  if (displayWidth(value) <= width) return value
+  let out = ""
+  let used = 0
+  for (const c of value) {
+    const w = zero.test(c) ? 0 : wide.test(c) ? 2 : 1
+    if (used + w > width - 1) break
+    out += c
+    used += w
+  }
+  return `${out}…`
+}
+
+/**
+ * Renders rows in a format: an aligned table, a JSON array of objects, or RFC 4180 CSV. A table
+ * given the terminal's `width` fits it: the longest cells are cut, ending in "…"; JSON and CSV
+ * always keep everything.
+ */
+export const render = (format: Format, data: Rows, width?: number): string => {
   switch (format) {
     case "json":
       return JSON.stringify(
@@ -78,8 +112,10 @@ export const render = (format: Format, data: Rows): string => {
     case "csv":
       return [data.columns, ...data.rows].map((row) => row.map((c) => csvCell(c)).join(",")).join("\n")
     case "table": {
-      const cells = [data.columns.map(safe), ...data.rows.map((row) => row.map((c) => safe(text(c))))]
-      const widths = data.columns.map((_, i) => Math.max(...cells.map((row) => displayWidth(row[i] ?? ""))))
+      const natural = [data.columns.map(safe), ...data.rows.map((row) => row.map((c) => safe(text(c))))]
+      const all = data.columns.map((_, i) => Math.max(...natural.map((row) => displayWidth(row[i] ?? ""))))
+      const widths = width === undefined ? all : fitted(all, width)
+      const cells = natural.map((row) => row.map((c, i) => cut(c, widths[i]!)))
       const line = (row: ReadonlyArray<string>) =>
         row
           .map((c, i) => (i === row.length - 1 ? c : pad(c, widths[i]!)))
@@ -90,8 +126,9 @@ export const render = (format: Format, data: Rows): string => {
   }
 }
 
-/** Prints rows to stdout. */
-export const print = (format: Format, data: Rows) => Console.log(render(format, data))
+/** Prints rows to stdout; a table on a terminal fits its width. */
+export const print = (format: Format, data: Rows) =>
+  Console.log(render(format, data, process.stdout.isTTY ? process.stdout.columns : undefined))
 
 /** Prints a JSON value to stdout (for `--output json` of documents). */
 export const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))

@@ -40,4 +40,52 @@ describe("table output", () => {
       { numRuns: 200 }
     )
   })
+
+  // Invariant: a table rendered for a terminal of W columns has no line wider than W (when W leaves
+  // every column its minimum); a cell is either whole or a prefix of itself ending in "…"; JSON
+  // keeps every cell whole whatever the width.
+  it("fits a terminal's width by cutting the longest cells with a visible marker", () => {
+    const cell = fc.array(fc.constantFrom(...pieces, "x", "y"), { maxLength: 40 }).map((p) => p.join(""))
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 5 })
+          .chain((n) =>
+            fc.tuple(
+              fc.array(fc.array(cell, { minLength: n, maxLength: n }), { minLength: 1, maxLength: 6 }),
+              fc.constant(n),
+              fc.integer({ min: 40, max: 160 })
+            )
+          ),
+        ([rows, n, width]) => {
+          const columns = Array.from({ length: n }, (_, i) => `c${i}`)
+          const lines = render("table", { columns, rows }, width).split("\n")
+          for (const line of lines) assert.isAtMost(displayWidth(line), width, JSON.stringify(lines))
+          // Every cell is on its line whole, or as a prefix of itself followed by "…".
+          for (const [i, row] of [columns, ...rows].entries()) {
+            const line = lines[i === 0 ? 0 : i + 1]!
+            for (const value of row) {
+              const chars = [...value.trimEnd()]
+              const shown =
+                line.includes(value.trimEnd()) || chars.some((_, k) => line.includes(`${chars.slice(0, k).join("")}…`))
+              assert.isTrue(shown, JSON.stringify({ line, value }))
+            }
+          }
+          const json = JSON.parse(render("json", { columns, rows }, width)) as Array<Record<string, string>>
+          assert.deepStrictEqual(
+            json.map((o) => columns.map((c) => o[c])),
+            rows
+          )
+        }
+      ),
+      { numRuns: 200 }
+    )
+  })
+
+  it("cuts a long cell to a prefix of itself and leaves short ones whole", () => {
+    const long = "x".repeat(200)
+    const lines = render("table", { columns: ["id", "changes"], rows: [["abc", long]] }, 50).split("\n")
+    assert.strictEqual(lines[2], `abc  ${"x".repeat(44)}…`)
+    assert.strictEqual(displayWidth(lines[2]!), 50)
+  })
 })
