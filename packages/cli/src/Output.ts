@@ -127,8 +127,11 @@ export const render = (format: Format, data: Rows, width?: number): string => {
 }
 
 /** Prints rows to stdout; a table on a terminal fits its width. */
-export const print = (format: Format, data: Rows) =>
-  Console.log(render(format, data, process.stdout.isTTY ? process.stdout.columns : undefined))
+export const print = (format: Format, data: Rows) => Console.log(render(format, data, terminalWidth()))
+
+/** The width of the terminal stdout is, if it is one with a usable size (a pseudo-terminal without one says 0). */
+const terminalWidth = (): number | undefined =>
+  process.stdout.isTTY && process.stdout.columns >= 20 ? process.stdout.columns : undefined
 
 /** Prints a JSON value to stdout (for `--output json` of documents). */
 export const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))

@@ -2,7 +2,6 @@ import { CodePipeline, type CodePipelineError, ExecutionDocument, PipelineExecut
 import { DatabaseError, SnapshotStore } from "@pipetrail/store"
 import { Cause, Chunk, Effect, Exit, Ref, Schedule, Stream } from "effect"
 import { rejectionOf } from "./internal/rejected.js"
-import * as Output from "./Output.js"
 
 /** What a snapshot job fetches and how. */
 export interface JobOptions {
@@ -24,6 +23,33 @@ export interface JobOptions {
    * unfinished execution of that pipeline is left to find.
    */
   readonly incremental: boolean
+  /** Called as the run advances (every listed, fetched and stored execution); for a progress display. */
+  readonly onProgress?: (progress: JobProgress) => Effect.Effect<void>
+  /** Called when a pipeline is done, with that pipeline's own counts. */
+  readonly onPipelineDone?: (done: PipelineDone) => Effect.Effect<void>
+}
+
+/** How far a run is. */
+export interface JobProgress {
+  /** Pipelines in the run (0 until they are known) and those done. */
+  readonly pipelines: number
+  readonly pipelinesDone: number
+  /** Pipelines whose listing has ended: when all have, `listed` is the whole run's work. */
+  readonly pipelinesListed: number
+  /** Executions listed to fetch, fetched, and stored (new or unchanged states). */
+  readonly listed: number
+  readonly fetched: number
+  readonly stored: number
+  /** Executions that failed or were rejected. */
+  readonly failed: number
+}
+
+/** One pipeline's own counts, when it is done. */
+export interface PipelineDone {
+  readonly pipelineName: string
+  readonly fetched: number
+  readonly newSnapshots: number
+  readonly unchanged: number
 }
 
 /** One execution or pipeline that could not be fetched. */
@@ -84,6 +110,7 @@ export const run = (options: JobOptions) =>
         .recordRejected({ ...rejected, source: options.source, runId })
         .pipe(
           Effect.zipRight(add({ rejected: 1 })),
+          Effect.zipRight(advance({ failed: 1 })),
           Effect.zipRight(
             Effect.logWarning(`kept a rejected ${rejected.operation} response: ${rejected.issue.split("\n")[0]}`)
           )
@@ -93,7 +120,7 @@ export const run = (options: JobOptions) =>
       Effect.zipRight(
         Ref.update(failures, (list) => [...list, failure]),
         Effect.zipRight(
-          add({ failed: 1 }),
+          Effect.zipRight(add({ failed: 1 }), advance({ failed: 1 })),
           Effect.logError(
             `${failure.pipelineName}${failure.pipelineExecutionId === undefined ? "" : `/${failure.pipelineExecutionId}`}: ${failure.message}`
           )
@@ -101,6 +128,29 @@ export const run = (options: JobOptions) =>
       )
 
     const headsByPipeline = new Map<string, Map<string, SnapshotStore.Head>>()
+
+    let progress: JobProgress = {
+      pipelines: 0,
+      pipelinesDone: 0,
+      pipelinesListed: 0,
+      listed: 0,
+      fetched: 0,
+      stored: 0,
+      failed: 0
+    }
+    const advance = (delta: Partial<JobProgress>) =>
+      Effect.suspend(() => {
+        progress = {
+          pipelines: delta.pipelines ?? progress.pipelines,
+          pipelinesDone: progress.pipelinesDone + (delta.pipelinesDone ?? 0),
+          pipelinesListed: progress.pipelinesListed + (delta.pipelinesListed ?? 0),
+          listed: progress.listed + (delta.listed ?? 0),
+          fetched: progress.fetched + (delta.fetched ?? 0),
+          stored: progress.stored + (delta.stored ?? 0),
+          failed: progress.failed + (delta.failed ?? 0)
+        }
+        return options.onProgress === undefined ? Effect.void : options.onProgress(progress)
+      })
 
     const processPipeline = (pipelineName: string) => {
       // This pipeline's own counts, for its progress line.
@@ -136,6 +186,8 @@ export const run = (options: JobOptions) =>
         )
       }
       return listed.pipe(
+        Stream.tap(() => advance({ listed: 1 })),
+        Stream.concat(Stream.execute(advance({ pipelinesListed: 1 }))),
         Stream.mapEffect(
           (summary) =>
             codepipeline.observePipelineExecution(pipelineName, summary.pipelineExecutionId).pipe(
@@ -147,7 +199,7 @@ export const run = (options: JobOptions) =>
               ),
               Effect.tap(() => {
                 mine.fetched += 1
-                return add({ fetched: 1 })
+                return Effect.zipRight(add({ fetched: 1 }), advance({ fetched: 1 }))
               }),
               Effect.catchAll((error) => {
                 // A response that is malformed or about another execution is kept, never stored as this one.
@@ -200,7 +252,7 @@ export const run = (options: JobOptions) =>
                 }
                 mine.newSnapshots += delta.newSnapshots
                 mine.unchanged += delta.unchanged
-                return add(delta)
+                return Effect.zipRight(add(delta), advance({ stored: delta.newSnapshots + delta.unchanged }))
               }),
               // A batch that started is written and counted before an interruption takes effect,
               // so the run's counts equal the rows it wrote, however it ends.
@@ -217,10 +269,11 @@ export const run = (options: JobOptions) =>
         Effect.zipRight(
           Effect.suspend(() => {
             const line = `${pipelineName}: ${mine.fetched} fetched, ${mine.newSnapshots} new, ${mine.unchanged} unchanged`
-            return Effect.zipRight(
+            return Effect.all([
               Effect.logInfo(line).pipe(Effect.annotateLogs({ run: runId })),
-              Output.progress(line)
-            )
+              advance({ pipelinesDone: 1 }),
+              options.onPipelineDone === undefined ? Effect.void : options.onPipelineDone({ pipelineName, ...mine })
+            ])
           })
         )
       )
@@ -247,6 +300,7 @@ export const run = (options: JobOptions) =>
               yield* Stream.runCollect(Stream.map(codepipeline.listPipelines(), (p) => p.name as string))
             )
           : options.pipelines
+      yield* advance({ pipelines: names.length })
       if (options.incremental) {
         for (const head of yield* store.heads(options.source, names)) {
           const byId = headsByPipeline.get(head.pipelineName) ?? new Map<string, SnapshotStore.Head>()

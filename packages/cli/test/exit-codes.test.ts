@@ -155,8 +155,30 @@ describe.skipIf(postgresUrl === undefined)(
       for (const p of emulator.pipelines())
         assert.match(result.stderr, new RegExp(`${p.name}: 30 fetched, 30 new, 0 unchanged`))
       assert.match(result.stderr, /run \d+ succeeded: 60 fetched, 60 new/)
-      const quiet = await run(["snapshot", "--all-pipelines", "--source", "logged"], env)
-      assert.strictEqual(quiet.stderr, "")
+      // Not a terminal: by default a plain line per pipeline with that pipeline's own counts (the
+      // second run finds every state stored); nothing with --quiet or --progress off; none of these
+      // lines among JSON logs.
+      const plain = await run(["snapshot", "--all-pipelines", "--source", "logged"], env)
+      assert.strictEqual(plain.code, 0, plain.stderr)
+      assert.deepStrictEqual(
+        plain.stderr.trim().split("\n").sort(),
+        emulator
+          .pipelines()
+          .map((p) => `${p.name}: 30 fetched, 0 new, 30 unchanged`)
+          .sort()
+      )
+      for (const args of [["--quiet"], ["--progress", "off"]]) {
+        const quiet = await run(["snapshot", "--all-pipelines", "--source", "logged", ...args], env)
+        assert.strictEqual(quiet.code, 0, quiet.stderr)
+        assert.strictEqual(quiet.stderr, "", args.join(" "))
+      }
+      const json = await run(["snapshot", "--all-pipelines", "--source", "logged", "--log-format", "json"], env)
+      assert.strictEqual(json.stderr, "")
+      const forced = await run(
+        ["snapshot", "--all-pipelines", "--source", "logged", "--log-format", "json", "--progress", "plain"],
+        env
+      )
+      assert.strictEqual(forced.stderr.trim().split("\n").length, emulator.pipelines().length, forced.stderr)
     })
 
     it("watch goes on after failed ticks, backs off, and its exit code reflects the ticks", async () => {

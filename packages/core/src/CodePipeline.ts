@@ -12,6 +12,7 @@ import {
   Effect,
   Either,
   Layer,
+  Metric,
   Option,
   ParseResult,
   Redacted,
@@ -166,6 +167,18 @@ const bodyOf = (output: object, raw: RawResponse | undefined): unknown => {
   return json !== undefined ? json : withoutMetadata(output)
 }
 
+/** Requests sent to CodePipeline by every service in this process, each attempt counted. */
+export const requests = Metric.counter("pipetrail_codepipeline_requests", {
+  description: "requests sent to CodePipeline (each attempt)",
+  incremental: true
+})
+
+/** Requests CodePipeline answered with throttling (then retried after a pause). */
+export const throttled = Metric.counter("pipetrail_codepipeline_throttled", {
+  description: "requests CodePipeline throttled",
+  incremental: true
+})
+
 /** Builds the service over the SDK client in context: validation, pacing, retries, decoding. */
 export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelineService, never, CodePipelineClient> =>
   Effect.gen(function* () {
@@ -205,8 +218,15 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
                 })
             }),
             Effect.tapBoth({
-              onFailure: (error) => (error._tag === "ThrottledError" ? limiter.throttled(ticket) : Effect.void),
-              onSuccess: () => limiter.succeeded(ticket)
+              onFailure: (error) =>
+                Metric.increment(requests).pipe(
+                  Effect.zipRight(
+                    error._tag === "ThrottledError"
+                      ? Effect.zipRight(Metric.increment(throttled), limiter.throttled(ticket))
+                      : Effect.void
+                  )
+                ),
+              onSuccess: () => Effect.zipRight(Metric.increment(requests), limiter.succeeded(ticket))
             })
           )
         ),

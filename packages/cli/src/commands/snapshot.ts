@@ -4,6 +4,7 @@ import { Duration, Effect, Either, Layer, Option } from "effect"
 import { awsConfig, type Globals, globalOptions, loggerLayer, storeLayer } from "../Global.js"
 import { parseDuration, sinceOption } from "../internal/duration.js"
 import { JobFailed, JobPartiallyFailed, UsageError, WatchFailed, WatchPartiallyFailed } from "../internal/errors.js"
+import * as Progress from "../internal/progress.js"
 import { resolveSource } from "../internal/source.js"
 import * as Output from "../Output.js"
 import * as SnapshotJob from "../SnapshotJob.js"
@@ -40,7 +41,14 @@ const selectionOptions = {
   batchSize: Options.integer("batch-size").pipe(
     Options.withDescription("snapshots written per transaction"),
     Options.withDefault(100)
-  )
+  ),
+  progress: Options.choice("progress", ["auto", "plain", "off"]).pipe(
+    Options.withDescription(
+      "progress on stderr: auto (a live line on a terminal, else a line per pipeline), plain (a line per pipeline), off"
+    ),
+    Options.withDefault("auto" as const)
+  ),
+  quiet: Options.boolean("quiet").pipe(Options.withAlias("q"), Options.withDescription("no progress (--progress off)"))
 }
 
 /** The selection options of `snapshot` and `watch`. */
@@ -53,6 +61,8 @@ export interface Selection {
   readonly rate: Option.Option<number>
   readonly maxAttempts: number
   readonly batchSize: number
+  readonly progress: Progress.ProgressMode
+  readonly quiet: boolean
 }
 
 const positive = (name: string, value: number) =>
@@ -78,15 +88,19 @@ const jobOptions = <C extends Selection & Globals>(c: C, incremental: boolean) =
     yield* positive("max-attempts", c.maxAttempts)
     yield* positive("batch-size", c.batchSize)
     const source = yield* resolveSource(c)
-    return {
+    const display = yield* Progress.display(c.quiet ? "off" : c.progress, c.logFormat === "json")
+    const options = {
       source,
       pipelines: c.allPipelines ? ("all" as const) : [...new Set(pipelines as ReadonlyArray<string>)],
       ...(since === undefined ? {} : { since }),
       ...(Option.isSome(c.maxExecutions) ? { maxExecutions: c.maxExecutions.value } : {}),
       concurrency: c.concurrency,
       batchSize: c.batchSize,
-      incremental
+      incremental,
+      onProgress: display.onProgress,
+      onPipelineDone: display.onPipelineDone
     } satisfies SnapshotJob.JobOptions
+    return { options, display }
   })
 
 const summaryRows = (s: SnapshotJob.JobSummary): Output.Rows => ({
@@ -123,8 +137,8 @@ const layers = <C extends Selection & Globals>(c: C) =>
 /** `pipetrail snapshot`: one job run: discover, fetch, store, summarize. */
 export const snapshot = Command.make("snapshot", { ...globalOptions, ...selectionOptions }, (c) =>
   Effect.gen(function* () {
-    const options = yield* jobOptions(c, false)
-    const summary = yield* SnapshotJob.run(options)
+    const { options, display } = yield* jobOptions(c, false)
+    const summary = yield* display.around(SnapshotJob.run(options))
     yield* printSummary(c.output, summary)
     const counts = { runId: summary.runId, failed: summary.failed, rejected: summary.rejected }
     if (summary.outcome === "failed") return yield* new JobFailed(counts)
@@ -169,8 +183,8 @@ export const watch = Command.make(
         onLeft: (message) => Effect.fail(new UsageError({ message: `--every: ${message}` })),
         onRight: Effect.succeed
       })
-      const options = yield* jobOptions(c, true)
-      const tick = SnapshotJob.run(options).pipe(
+      const { options, display } = yield* jobOptions(c, true)
+      const tick = display.around(SnapshotJob.run(options)).pipe(
         Effect.tap((summary) =>
           c.output === "json"
             ? Effect.sync(() => process.stdout.write(`${JSON.stringify(summary)}\n`))
