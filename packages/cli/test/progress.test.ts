@@ -9,7 +9,10 @@ import type * as SnapshotJob from "../src/SnapshotJob.js"
 
 const sink = (isTTY: boolean) => {
   let text = ""
-  return { isTTY, columns: 120, write: (s: string) => void (text += s), text: () => text }
+  const write = (s: string) => {
+    text += s
+  }
+  return { isTTY, columns: 120, write, text: () => text }
 }
 
 const progress = (over: Partial<SnapshotJob.JobProgress> = {}): SnapshotJob.JobProgress => ({
