@@ -1,12 +1,13 @@
 import { join } from "node:path"
 import { Command, Options } from "@effect/cli"
 import { CodePipeline } from "@pipetrail/core"
-import { Emulator } from "@pipetrail/emulator"
+import type { Emulator } from "@pipetrail/emulator"
 import { Database, SnapshotStore } from "@pipetrail/store"
 import { Clock, Console, Context, Effect, Layer, Option, Redacted } from "effect"
 import { sql } from "kysely"
 import { loggerLayer } from "../Global.js"
 import { describeChange } from "../internal/format.js"
+import { loadEmulator } from "../internal/loadEmulator.js"
 import * as Output from "../Output.js"
 import * as SnapshotJob from "../SnapshotJob.js"
 
@@ -28,7 +29,7 @@ const layers = (c: { dataDir: Option.Option<string>; seed: number; logFormat: "t
     DemoEmulator,
     // The emulator's clock starts now (to the second), so execution times and the store's
     // first/last-seen times read as one timeline.
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.flatMap(Effect.zip(Clock.currentTimeMillis, loadEmulator), ([now, { Emulator }]) =>
       Emulator.scoped({
         scenario: {
           seed: c.seed,

@@ -1,7 +1,8 @@
 import { Command, Options } from "@effect/cli"
-import { Emulator } from "@pipetrail/emulator"
+import type { Emulator } from "@pipetrail/emulator"
 import { Console, Effect, Option } from "effect"
 import { UsageError } from "../internal/errors.js"
+import { loadEmulator } from "../internal/loadEmulator.js"
 
 const fraction = (name: string) => Options.float(name).pipe(Options.withDefault(0))
 
@@ -48,6 +49,7 @@ export const emulator = Command.make(
           ...(c.latency === 0 ? {} : { latency: c.latency })
         }
       }
+      const { Emulator } = yield* loadEmulator
       // The emulator's own rules, as for its standalone command line.
       const problem = Emulator.optionsProblem(options)
       if (problem !== undefined) return yield* new UsageError({ message: problem })
