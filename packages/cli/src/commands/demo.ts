@@ -24,11 +24,15 @@ const options = {
   logFormat: Options.choice("log-format", ["text", "json"]).pipe(Options.withDefault("text" as const))
 }
 
+/** The time the demo lets pass between its two snapshot runs. */
+const demoWindow = 30 * 60_000
+
 const layers = (c: { dataDir: Option.Option<string>; seed: number; logFormat: "text" | "json" }) => {
   const emulator = Layer.scoped(
     DemoEmulator,
-    // The emulator's clock starts now (to the second), so execution times and the store's
-    // first/last-seen times read as one timeline.
+    // The emulator's clock starts 30 minutes ago (to the second) and the demo lets those 30
+    // minutes pass: execution times end at about now, on one timeline with the store's
+    // first/last-seen times, and none lies in the future.
     Effect.flatMap(Effect.zip(Clock.currentTimeMillis, loadEmulator), ([now, { Emulator }]) =>
       Emulator.scoped({
         scenario: {
@@ -36,7 +40,7 @@ const layers = (c: { dataDir: Option.Option<string>; seed: number; logFormat: "t
           pipelines: 3,
           executionsPerPipeline: 10,
           running: 2,
-          now: Math.floor(now / 1000) * 1000
+          now: Math.floor((now - demoWindow) / 1000) * 1000
         }
       })
     ).pipe(Effect.orDie)
@@ -83,7 +87,7 @@ export const demo = Command.make("demo", options, (c) =>
 
     const running = em.executions().filter((e) => e.startTime + e.steps[e.steps.length - 1]!.at > em.now())
     yield* step(`30 minutes pass: ${running.length} running executions finish, each pipeline starts a new one`)
-    em.advance(30 * 60_000)
+    em.advance(demoWindow)
     for (const p of pipelines) em.startExecution(p)
     const second = yield* SnapshotJob.run({ ...job, incremental: true })
     yield* printRun(second)

@@ -65,7 +65,9 @@ export const emulator = Command.make(
           .map((p) => p.name)
           .join(", ")}`
       )
-      yield* Console.log(`try: pipetrail snapshot --endpoint-url ${em.url} --all-pipelines`)
+      yield* Console.log(
+        `try: AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test pipetrail snapshot --endpoint-url ${em.url} --all-pipelines`
+      )
       return yield* Effect.never
     }).pipe(Effect.scoped)
 ).pipe(

@@ -1,6 +1,7 @@
 import {
   AccessDeniedError,
   type CodePipelineError,
+  InvalidInputError,
   InvalidNextTokenError,
   NetworkError,
   type Operation,
@@ -125,6 +126,15 @@ export const fromSdkError = (context: RequestContext, cause: unknown, raw?: RawR
       payload: raw === undefined ? (typeof body === "string" ? body : null) : (jsonOf(raw) ?? null),
       issue: `the SDK could not read the response: ${message.split("\n")[0] ?? message}`,
       ...(raw === undefined ? {} : { response: raw })
+    })
+  }
+  // The SDK's own configuration check, before any request: retrying cannot help, and the
+  // caller can fix it.
+  if (status === undefined && message === "Region is missing") {
+    return new InvalidInputError({
+      field: "region",
+      value: "",
+      message: "no AWS region is configured: give one (--region, AWS_REGION or the profile's region)"
     })
   }
   if (status === undefined && (networkCodes.has(name) || (code !== undefined && networkCodes.has(code)))) {
