@@ -49,11 +49,11 @@ export const emulator = Command.make(
           ...(c.latency === 0 ? {} : { latency: c.latency })
         }
       }
-      const { Emulator } = yield* loadEmulator
+      const { Emulator: running } = yield* loadEmulator
       // The emulator's own rules, as for its standalone command line.
-      const problem = Emulator.optionsProblem(options)
+      const problem = running.optionsProblem(options)
       if (problem !== undefined) return yield* new UsageError({ message: problem })
-      const em = yield* Emulator.scoped(options).pipe(
+      const em = yield* running.scoped(options).pipe(
         Effect.mapError(
           (e) => new UsageError({ message: `cannot start the emulator on ${e.host}:${e.port}: ${e.message}` })
         )
