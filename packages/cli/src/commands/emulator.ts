@@ -53,11 +53,13 @@ export const emulator = Command.make(
       // The emulator's own rules, as for its standalone command line.
       const problem = running.optionsProblem(options)
       if (problem !== undefined) return yield* new UsageError({ message: problem })
-      const em = yield* running.scoped(options).pipe(
-        Effect.mapError(
-          (e) => new UsageError({ message: `cannot start the emulator on ${e.host}:${e.port}: ${e.message}` })
+      const em = yield* running
+        .scoped(options)
+        .pipe(
+          Effect.mapError(
+            (e) => new UsageError({ message: `cannot start the emulator on ${e.host}:${e.port}: ${e.message}` })
+          )
         )
-      )
       yield* Console.log(`CodePipeline emulator listening on ${em.url}`)
       yield* Console.log(
         `pipelines: ${em
