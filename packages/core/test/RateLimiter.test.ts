@@ -5,7 +5,8 @@ import * as RateLimiter from "../src/internal/rateLimiter.js"
 // Invariants of the adaptive limiter, on a virtual clock (no wall time), over generated services:
 // - under a rate limit it is not told, it settles near the limit with few throttles;
 // - under throttling that does not depend on the rate (a share of calls refused at any rate), it
-//   does not slide towards its floor: it keeps at least the rate it started with;
+//   does not slide towards its floor: once settled it never drops below a fifth of its starting
+//   rate and runs at half of it or more;
 // - under both, it still finds the limit and throttles little more than the noise.
 
 /**
