@@ -67,7 +67,7 @@ interface Level {
  *   throttled share falls (or it was so high, over half, that halving needs no test), and the
  *   halving stays. If the share did not change, the throttling does not depend on the rate (a
  *   service refusing 30% of calls at any pace): the rate goes back to 90% of what it was, and
- *   both samples join the background estimate.
+ *   the lower rate's sample joins the background estimate.
  * - With a background known, a throttle counts only when the last `window` outcomes are clearly
  *   above it; that is confirmed on a fresh sample and, since the confirming sample was chosen
  *   for looking bad, the halving is judged against one more taken without choosing. A halving
@@ -155,10 +155,12 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
         background = fraction(noise)
         return `rate limiter: kept ${rate.toFixed(2)}/s`
       }
-      const keptShare = Math.min(1, noiseMemory / (noise.n + before.sample.n + after.n))
+      // Only the lower rate's sample joins the background: the higher rate's may hold some
+      // throttling that its rate caused, and pooling it would let the background creep up.
+      const keptShare = Math.min(1, noiseMemory / (noise.n + after.n))
       noise = {
-        n: (noise.n + before.sample.n + after.n) * keptShare,
-        throttled: (noise.throttled + before.sample.throttled + after.throttled) * keptShare,
+        n: (noise.n + after.n) * keptShare,
+        throttled: (noise.throttled + after.throttled) * keptShare,
         perSecond: after.perSecond
       }
       background = fraction(noise)
