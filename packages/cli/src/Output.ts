@@ -47,10 +47,13 @@ const wide =
 /** Code points that take no column: combining marks (variation selectors among them) and zero-width characters. */
 const zero = /[\p{Mn}\p{Me}\u200B-\u200F\u2060]/u
 
+/** The columns one code point takes in a terminal. */
+const charWidth = (c: string): number => (zero.test(c) ? 0 : wide.test(c) ? 2 : 1)
+
 /** The columns a text takes in a terminal (not its `.length`: wide characters take two, combining marks none). */
 export const displayWidth = (value: string): number => {
   let width = 0
-  for (const c of value) width += zero.test(c) ? 0 : wide.test(c) ? 2 : 1
+  for (const c of value) width += charWidth(c)
   return width
 }
 
@@ -83,12 +86,12 @@ const fitted = (widths: ReadonlyArray<number>, total: number): ReadonlyArray<num
 }
 
 /** `value` cut to `width` terminal columns, its last one a visible "…" when anything was cut. */
-const cut = (value: string, width: number): string => {
+export const cut = (value: string, width: number): string => {
   if (displayWidth(value) <= width) return value
   let out = ""
   let used = 0
   for (const c of value) {
-    const w = zero.test(c) ? 0 : wide.test(c) ? 2 : 1
+    const w = charWidth(c)
     if (used + w > width - 1) break
     out += c
     used += w

@@ -52,6 +52,10 @@ export interface PipelineDone {
   readonly unchanged: number
 }
 
+/** A pipeline's counts as one line (its info log and its progress line). */
+export const describePipelineDone = (done: PipelineDone): string =>
+  `${done.pipelineName}: ${done.fetched} fetched, ${done.newSnapshots} new, ${done.unchanged} unchanged`
+
 /** One execution or pipeline that could not be fetched. */
 export interface Failure {
   readonly pipelineName: string
@@ -85,6 +89,19 @@ export const run = (options: JobOptions) =>
     const store = yield* SnapshotStore.SnapshotStore
     const counts = yield* Ref.make(emptyCounts)
     const failures = yield* Ref.make<ReadonlyArray<Failure>>([])
+    /** Where the run is beyond its counts: pipelines known, listed and done, executions listed. */
+    let position = { pipelines: 0, pipelinesDone: 0, pipelinesListed: 0, listed: 0 }
+    const notify: Effect.Effect<void> =
+      options.onProgress === undefined
+        ? Effect.void
+        : Effect.flatMap(Ref.get(counts), (c) =>
+            options.onProgress!({
+              ...position,
+              fetched: c.fetched,
+              stored: c.newSnapshots + c.unchanged,
+              failed: c.failed + c.rejected
+            })
+          )
     const add = (delta: Partial<SnapshotStore.RunCounts>) =>
       Ref.update(counts, (c) => ({
         fetched: c.fetched + (delta.fetched ?? 0),
@@ -92,7 +109,17 @@ export const run = (options: JobOptions) =>
         unchanged: c.unchanged + (delta.unchanged ?? 0),
         rejected: c.rejected + (delta.rejected ?? 0),
         failed: c.failed + (delta.failed ?? 0)
-      }))
+      })).pipe(Effect.zipRight(notify))
+    const advance = (delta: Partial<typeof position>) =>
+      Effect.suspend(() => {
+        position = {
+          pipelines: delta.pipelines ?? position.pipelines,
+          pipelinesDone: position.pipelinesDone + (delta.pipelinesDone ?? 0),
+          pipelinesListed: position.pipelinesListed + (delta.pipelinesListed ?? 0),
+          listed: position.listed + (delta.listed ?? 0)
+        }
+        return notify
+      })
 
     const runId = yield* store.startRun(options.source, {
       pipelines: options.pipelines,
@@ -110,7 +137,6 @@ export const run = (options: JobOptions) =>
         .recordRejected({ ...rejected, source: options.source, runId })
         .pipe(
           Effect.zipRight(add({ rejected: 1 })),
-          Effect.zipRight(advance({ failed: 1 })),
           Effect.zipRight(
             Effect.logWarning(`kept a rejected ${rejected.operation} response: ${rejected.issue.split("\n")[0]}`)
           )
@@ -120,7 +146,7 @@ export const run = (options: JobOptions) =>
       Effect.zipRight(
         Ref.update(failures, (list) => [...list, failure]),
         Effect.zipRight(
-          Effect.zipRight(add({ failed: 1 }), advance({ failed: 1 })),
+          add({ failed: 1 }),
           Effect.logError(
             `${failure.pipelineName}${failure.pipelineExecutionId === undefined ? "" : `/${failure.pipelineExecutionId}`}: ${failure.message}`
           )
@@ -128,29 +154,6 @@ export const run = (options: JobOptions) =>
       )
 
     const headsByPipeline = new Map<string, Map<string, SnapshotStore.Head>>()
-
-    let progress: JobProgress = {
-      pipelines: 0,
-      pipelinesDone: 0,
-      pipelinesListed: 0,
-      listed: 0,
-      fetched: 0,
-      stored: 0,
-      failed: 0
-    }
-    const advance = (delta: Partial<JobProgress>) =>
-      Effect.suspend(() => {
-        progress = {
-          pipelines: delta.pipelines ?? progress.pipelines,
-          pipelinesDone: progress.pipelinesDone + (delta.pipelinesDone ?? 0),
-          pipelinesListed: progress.pipelinesListed + (delta.pipelinesListed ?? 0),
-          listed: progress.listed + (delta.listed ?? 0),
-          fetched: progress.fetched + (delta.fetched ?? 0),
-          stored: progress.stored + (delta.stored ?? 0),
-          failed: progress.failed + (delta.failed ?? 0)
-        }
-        return options.onProgress === undefined ? Effect.void : options.onProgress(progress)
-      })
 
     const processPipeline = (pipelineName: string) => {
       // This pipeline's own counts, for its progress line.
@@ -199,7 +202,7 @@ export const run = (options: JobOptions) =>
               ),
               Effect.tap(() => {
                 mine.fetched += 1
-                return Effect.zipRight(add({ fetched: 1 }), advance({ fetched: 1 }))
+                return add({ fetched: 1 })
               }),
               Effect.catchAll((error) => {
                 // A response that is malformed or about another execution is kept, never stored as this one.
@@ -252,7 +255,7 @@ export const run = (options: JobOptions) =>
                 }
                 mine.newSnapshots += delta.newSnapshots
                 mine.unchanged += delta.unchanged
-                return Effect.zipRight(add(delta), advance({ stored: delta.newSnapshots + delta.unchanged }))
+                return add(delta)
               }),
               // A batch that started is written and counted before an interruption takes effect,
               // so the run's counts equal the rows it wrote, however it ends.
@@ -268,11 +271,11 @@ export const run = (options: JobOptions) =>
         ),
         Effect.zipRight(
           Effect.suspend(() => {
-            const line = `${pipelineName}: ${mine.fetched} fetched, ${mine.newSnapshots} new, ${mine.unchanged} unchanged`
+            const done = { pipelineName, ...mine }
             return Effect.all([
-              Effect.logInfo(line).pipe(Effect.annotateLogs({ run: runId })),
+              Effect.logInfo(describePipelineDone(done)).pipe(Effect.annotateLogs({ run: runId })),
               advance({ pipelinesDone: 1 }),
-              options.onPipelineDone === undefined ? Effect.void : options.onPipelineDone({ pipelineName, ...mine })
+              options.onPipelineDone === undefined ? Effect.void : options.onPipelineDone(done)
             ])
           })
         )

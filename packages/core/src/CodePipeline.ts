@@ -219,15 +219,12 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
             }),
             Effect.tapBoth({
               onFailure: (error) =>
-                Metric.increment(requests).pipe(
-                  Effect.zipRight(
-                    error._tag === "ThrottledError"
-                      ? Effect.zipRight(Metric.increment(throttled), limiter.throttled(ticket))
-                      : Effect.void
-                  )
-                ),
-              onSuccess: () => Effect.zipRight(Metric.increment(requests), limiter.succeeded(ticket))
-            })
+                error._tag === "ThrottledError"
+                  ? Effect.zipRight(Metric.increment(throttled), limiter.throttled(ticket))
+                  : Effect.void,
+              onSuccess: () => limiter.succeeded(ticket)
+            }),
+            Metric.trackAll(requests, 1)
           )
         ),
         semaphore.withPermits(1)

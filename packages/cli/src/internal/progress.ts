@@ -1,7 +1,7 @@
 import { CodePipeline } from "@pipetrail/core"
 import { Effect, Metric, Schedule } from "effect"
-import { safe } from "../Output.js"
-import type { JobProgress, PipelineDone } from "../SnapshotJob.js"
+import { cut, safe } from "../Output.js"
+import { describePipelineDone, type JobProgress, type PipelineDone } from "../SnapshotJob.js"
 
 /** `--progress`: a live display on a terminal (`auto`), plain lines, or nothing. */
 export type ProgressMode = "auto" | "plain" | "off"
@@ -74,7 +74,7 @@ const make = (mode: ProgressMode, jsonLogs: boolean, sink: Sink, throttledAtStar
     const line = safe(statusLine(latest, throttled, now))
     // A pseudo-terminal without a size reports 0 columns.
     const columns = sink.columns !== undefined && sink.columns >= 20 ? sink.columns : 80
-    sink.write(`\r\u001b[2K${line.length > columns - 1 ? `${line.slice(0, columns - 2)}…` : line}`)
+    sink.write(`\r\u001b[2K${cut(line, columns - 1)}`)
     shown = true
   })
 
@@ -87,9 +87,7 @@ const make = (mode: ProgressMode, jsonLogs: boolean, sink: Sink, throttledAtStar
       live || plain
         ? Effect.sync(() => {
             clear()
-            sink.write(
-              `${safe(`${done.pipelineName}: ${done.fetched} fetched, ${done.newSnapshots} new, ${done.unchanged} unchanged`)}\n`
-            )
+            sink.write(`${safe(describePipelineDone(done))}\n`)
           }).pipe(Effect.zipRight(draw))
         : Effect.void,
     /** Runs `job` with the status line redrawn every 200 ms (on a terminal), cleared at the end. */

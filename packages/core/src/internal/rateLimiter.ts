@@ -100,11 +100,12 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
      * halvings that made no difference, pooled (the last few hundred outcomes' worth).
      */
     let noise: Sample = { n: 0, throttled: 0, perSecond: 0 }
-    let background = 0
+    const background = () => fraction(noise)
 
-    const sampleOf = (outcomes: ReadonlyArray<boolean>): Sample => ({
-      n: outcomes.length,
-      throttled: outcomes.filter((t) => t).length,
+    /** The sample of the current level's last `window` outcomes. */
+    const current = (): Sample => ({
+      n: recent.length,
+      throttled: recent.filter((t) => t).length,
       perSecond: times.length < 2 ? 0 : ((times.length - 1) * 1000) / Math.max(1, times.at(-1)! - times[0]!)
     })
     const record = (now: number, throttled: boolean) => {
@@ -120,10 +121,10 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
       recent = []
       times = []
     }
-    const aboveBackground = (sample: Sample) => fraction(sample) > background + margin(background, sample.n)
+    const aboveBackground = (sample: Sample) => fraction(sample) > background() + margin(background(), sample.n)
 
     const halve = (now: number): string => {
-      const sample = sampleOf(recent)
+      const sample = current()
       // When something else bounds the pace (concurrency, latency), the rate is a number never
       // reached: halve the pace the requests really went at.
       const paced = sample.n >= 10 && sample.perSecond > 0 ? Math.min(rate, sample.perSecond) : rate
@@ -137,13 +138,13 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
 
     /** The test of the last halving ends: keep it, or take it back as noise. */
     const judge = (before: Level): string => {
-      const after = sampleOf(recent)
+      const after = current()
       phase = { _tag: "Free" }
       // A throttle or two at the lower rate is a limit's edge (bursts of concurrent requests)
       // rather than noise: plain halving handles it.
       const keep =
         fraction(after) < 0.05 ||
-        fraction(before.sample) >= Math.max(0.5, background + 0.25) ||
+        fraction(before.sample) >= Math.max(0.5, background() + 0.25) ||
         before.sample.n < 10 ||
         // Requests were bound by something else (concurrency, latency), so halving the rate did
         // not halve the pace: the two samples say nothing about the rate.
@@ -151,8 +152,7 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
         !alike(before.sample, after)
       if (keep) {
         // Throttling clearly below the background at the lower rate: the background was a limit.
-        if (fraction(after) + margin(fraction(after), after.n) < background) noise = after
-        background = fraction(noise)
+        if (fraction(after) + margin(fraction(after), after.n) < background()) noise = after
         return `rate limiter: kept ${rate.toFixed(2)}/s`
       }
       // Only the lower rate's sample joins the background: the higher rate's may hold some
@@ -163,13 +163,12 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
         throttled: (noise.throttled + after.throttled) * keptShare,
         perSecond: after.perSecond
       }
-      background = fraction(noise)
       // Most of the throttling is background, but the window that started this was above it:
       // back to a little below the old rate, under the ceiling of the last limit found (if any).
       rate = clamp(before.rate * 0.9)
       ceiling = before.ceiling
       newLevel()
-      return `rate limiter: throttling of ${(background * 100).toFixed(0)}% does not depend on the rate, back to ${rate.toFixed(2)}/s`
+      return `rate limiter: throttling of ${(background() * 100).toFixed(0)}% does not depend on the rate, back to ${rate.toFixed(2)}/s`
     }
 
     /** What one outcome at the current level changes; a message when the rate was decided. */
@@ -180,7 +179,7 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
           return recent.length >= window ? judge(phase.before) : undefined
         case "Confirming":
           if (recent.length < window) return undefined
-          if (aboveBackground(sampleOf(recent))) {
+          if (aboveBackground(current())) {
             // Confirmed, but this sample was chosen for looking bad: the halving is judged
             // against one more, taken without choosing.
             phase = { _tag: "Measuring" }
@@ -194,8 +193,8 @@ export const make = (options: RateLimiterOptions): Effect.Effect<AdaptiveRateLim
           // Without known background noise any throttle counts (the limit is found fast); with
           // it, a window above the background starts a confirmation on a fresh sample, so the
           // halving is not judged against the very window that happened to look bad.
-          if (background === 0) return halve(now)
-          if (recent.length < window || !aboveBackground(sampleOf(recent))) return undefined
+          if (background() === 0) return halve(now)
+          if (recent.length < window || !aboveBackground(current())) return undefined
           phase = { _tag: "Confirming" }
           newLevel()
           return undefined
