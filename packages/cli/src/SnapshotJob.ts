@@ -1,3 +1,6 @@
+// Longer than most files here (~340 lines), on purpose: one job run and the types it takes and
+// gives (options, progress, per-pipeline counts, summary). Its steps (list, fetch, record, count,
+// report) share one run's counters and failure list; split apart, each would need them passed in.
 import { CodePipeline, type CodePipelineError, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
 import { DatabaseError, SnapshotStore } from "@pipetrail/store"
 import { Cause, Chunk, Effect, Exit, Ref, Schedule, Stream } from "effect"

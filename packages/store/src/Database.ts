@@ -1,3 +1,6 @@
+// Longer than most files here (~330 lines), on purpose: one service (a kysely handle, a read-only
+// runner and redaction) with its two backends, PostgreSQL and embedded PGlite, and the one place
+// that chooses between them. The embedded store's locking, sharing and checks live in `internal/`.
 import { readFile, writeFile } from "node:fs/promises"
 import { homedir } from "node:os"
 import { join } from "node:path"

@@ -2,17 +2,18 @@ import type { Diff, ExecutionDocument, PipelineExecution } from "@pipetrail/core
 import { Context, Effect, Layer, type Option } from "effect"
 import { Database } from "./Database.js"
 import { DatabaseError, fromCause } from "./DatabaseError.js"
-import {
-  type AmbiguousExecutionError,
-  type ExecutionNotStoredError,
+import type {
+  AmbiguousExecutionError,
+  ExecutionNotStoredError,
   InvalidObservationError,
-  type SnapshotNotFoundError,
-  type StoredDocumentError
+  SnapshotNotFoundError,
+  StoredDocumentError
 } from "./internal/errors.js"
+import { pendingOf } from "./internal/intake.js"
 import { makeReads } from "./internal/reads.js"
 import { makeRecordRejected } from "./internal/rejected.js"
 import { makeRuns } from "./internal/runs.js"
-import { keyOf, type Pending, writeBatch } from "./internal/write.js"
+import { type Pending, writeBatch } from "./internal/write.js"
 
 /** Where a snapshot came from: an AWS account and region (`aws:123456789012:eu-west-1`) or a label. */
 export type Source = string
@@ -197,78 +198,12 @@ export class SnapshotStore extends Context.Tag("@pipetrail/store/SnapshotStore")
 
 const probeRollback = new Error("probe rolled back")
 
-/** The range of observation times the store takes: nothing pipetrail records predates 1970. */
-const earliest = Date.UTC(1970, 0, 1)
-const latest = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
-
-/**
- * The time a Date holds, read with Date's own method (a Date from another realm counts; an object
- * that only looks like one, or a subclass that overrides `getTime`, does not fool it), else NaN.
- */
-const timeOf = (value: unknown): number => {
-  try {
-    return Date.prototype.getTime.call(value)
-  } catch {
-    return Number.NaN
-  }
-}
-
-/** A value as text for an error message, whatever it is (its own `toJSON` may throw). */
-const shown = (value: unknown): string => {
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return Object.prototype.toString.call(value)
-  }
-}
-
-/** Refuses, before any write, an observation whose time, source or run no history could hold. */
-const validate = (input: RecordInput): Effect.Effect<void, InvalidObservationError> => {
-  const refuse = (field: string, value: string, expected: string) =>
-    Effect.fail(
-      new InvalidObservationError({
-        field,
-        value,
-        pipelineExecutionId: input.document.pipelineExecutionId,
-        message: `${field} ${value} of execution ${input.document.pipelineExecutionId} is not valid: expected ${expected}`
-      })
-    )
-  const at = timeOf(input.observedAt)
-  if (!(at >= earliest && at <= latest)) {
-    return refuse(
-      "observedAt",
-      Number.isFinite(at)
-        ? new Date(at).toISOString()
-        : Object.prototype.toString.call(input.observedAt) === "[object Date]"
-          ? "Invalid Date"
-          : shown(input.observedAt),
-      "a Date from 1970-01-01 to 9999-12-31 (the time the response arrived)"
-    )
-  }
-  if (typeof input.source !== "string" || input.source.length === 0 || input.source.includes("\u0000")) {
-    return refuse("source", shown(input.source), "a non-empty label without NUL characters")
-  }
-  if (input.runId !== undefined && !(Number.isSafeInteger(input.runId) && input.runId >= 1)) {
-    return refuse("runId", String(input.runId), "the id of a stored run (an integer from 1), or none")
-  }
-  return Effect.void
-}
-
 /** Builds the store over the `Database` in context. */
 export const make = Effect.gen(function* () {
   const db = yield* Database
 
   const pend = (inputs: ReadonlyArray<RecordInput>): Effect.Effect<Array<Pending>, InvalidObservationError> =>
-    Effect.forEach(inputs, (input) =>
-      Effect.as(validate(input), {
-        key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
-        source: input.source,
-        document: input.document,
-        // Written from the time validated above, whatever object carried it.
-        observedAt: new Date(timeOf(input.observedAt)),
-        runId: input.runId ?? null
-      })
-    )
+    Effect.forEach(inputs, pendingOf)
 
   const recordMany = (inputs: ReadonlyArray<RecordInput>) =>
     inputs.length === 0
