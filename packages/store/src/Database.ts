@@ -12,7 +12,7 @@ import type { Database as Schema } from "./DatabaseSchema.js"
 import { openEmbedded } from "./internal/embedded.js"
 import { cancelBackend } from "./internal/pgCancel.js"
 import { PgliteDialect } from "./internal/pglite.js"
-import { local } from "./internal/session.js"
+import { local, startParams } from "./internal/session.js"
 import * as Migrations from "./Migrations.js"
 import * as ReadOnlyQuery from "./ReadOnlyQuery.js"
 
@@ -234,7 +234,10 @@ const openPglite = (options: PgliteOptions, loadDataDir?: Blob) =>
             : undefined
         if (options.dataDir === undefined) {
           const { PGlite } = await import("@electric-sql/pglite")
-          const pglite = await PGlite.create(extensions === undefined ? {} : { extensions })
+          const pglite = await PGlite.create({
+            startParams: startParams(PGlite),
+            ...(extensions === undefined ? {} : { extensions })
+          })
           return { session: local(pglite), close: () => (pglite.closed ? Promise.resolve() : pglite.close()) }
         }
         return openEmbedded(options.dataDir, {

@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync } from "node:fs"
+import { mkdtempSync, readdirSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -11,19 +11,34 @@ const storeOn = (database: Layer.Layer<Database.Database, DatabaseError.Database
 
 describe("Database", () => {
   it.live(
-    "the embedded store lives in an owner-only directory and survives a reopen",
+    "the embedded store is owner-only, file by file, after use, runs a 16 MB buffer pool, and survives a reopen",
     () =>
       Effect.gen(function* () {
         const dataDir = join(mkdtempSync(join(tmpdir(), "pipetrail-")), "nested", "pglite")
         const source = freshSource()
         const id = executionId()
-        yield* Effect.scoped(
+        const sharedBuffers = yield* Effect.scoped(
           Effect.gen(function* () {
             const store = yield* SnapshotStore.SnapshotStore
             yield* store.record({ source, document: doc(id), observedAt: later() })
+            const database = yield* Database.Database
+            return (yield* database.queryReadOnly("show shared_buffers")).rows[0]?.[0]
           }).pipe(Effect.provide(storeOn(Database.layerPglite({ dataDir }))))
         )
+        assert.strictEqual(sharedBuffers, "16MB")
+        // Every directory 0700 and every file 0600, including what PostgreSQL wrote while open.
+        const walk = (dir: string): Array<{ path: string; mode: number; directory: boolean }> =>
+          readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+            const path = join(dir, entry.name)
+            const here = { path, mode: statSync(path).mode & 0o777, directory: entry.isDirectory() }
+            return entry.isDirectory() ? [here, ...walk(path)] : [here]
+          })
+        const entries = walk(dataDir)
+        assert.isAbove(entries.length, 100)
         assert.strictEqual(statSync(dataDir).mode & 0o777, 0o700)
+        for (const entry of entries) {
+          assert.strictEqual(entry.mode, entry.directory ? 0o700 : 0o600, entry.path)
+        }
         const latest = yield* Effect.scoped(
           Effect.gen(function* () {
             const store = yield* SnapshotStore.SnapshotStore

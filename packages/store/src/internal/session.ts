@@ -62,3 +62,16 @@ export const local = (pglite: PGlite): Session => {
     }
   }
 }
+
+/**
+ * PGlite's start parameters with a 16 MB buffer pool instead of PostgreSQL's 128 MB. PGlite
+ * initializes the whole pool in its WASM memory at start-up, so the pool's size is resident in every
+ * process that opens the store: 16 MB cuts a command's peak from ~330 MB to ~195 MB. Pages evicted
+ * from the pool are still in the operating system's cache; writing and reading a store showed no
+ * difference in speed.
+ */
+export const startParams = (PGlite: { readonly defaultStartParams: ReadonlyArray<string> }): Array<string> => [
+  ...PGlite.defaultStartParams,
+  "-c",
+  "shared_buffers=16MB"
+]
