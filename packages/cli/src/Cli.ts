@@ -13,7 +13,7 @@ import { snapshot, watch } from "./commands/snapshot.js"
 import { sqlCommand } from "./commands/sql.js"
 import { logLevelOf } from "./Global.js"
 import { JobPartiallyFailed, UsageError, WatchPartiallyFailed } from "./internal/errors.js"
-import { safe } from "./Output.js"
+import { safe, withColourRule } from "./Output.js"
 
 /** The `pipetrail` command tree. */
 export const command = Command.make("pipetrail").pipe(
@@ -101,11 +101,19 @@ const takeLogLevel = (
   return { rest, level: level as keyof typeof logLevelOf }
 }
 
+/** pipetrail's version, as `--version` prints it. */
+export const version = "0.1.0"
+
 /** Runs the CLI on `argv` (without node and script) and returns the exit code; errors are printed as one line. */
-export const run = (argv: ReadonlyArray<string>, debug: boolean) => {
+export const run = (argv: ReadonlyArray<string>, debug: boolean) => withColourRule(runArgs(argv, debug))
+
+const runArgs = (argv: ReadonlyArray<string>, debug: boolean) => {
   const parsed = takeLogLevel(argv)
   if (typeof parsed === "string") return Console.error(`pipetrail: ${safe(parsed)}`).pipe(Effect.as(ExitCode.usage))
-  return Command.run(command, { name: "pipetrail", version: "0.1.0" })(["node", "pipetrail", ...parsed.rest]).pipe(
+  // @effect/cli's own --version adds a blank line.
+  if (parsed.rest.length === 1 && parsed.rest[0] === "--version")
+    return Console.log(version).pipe(Effect.as(ExitCode.ok))
+  return Command.run(command, { name: "pipetrail", version })(["node", "pipetrail", ...parsed.rest]).pipe(
     Logger.withMinimumLogLevel(logLevelOf[parsed.level]),
     Effect.exit,
     Effect.flatMap((exit) => {

@@ -136,6 +136,36 @@ export const print = (format: Format, data: Rows) => Console.log(render(format, 
 const terminalWidth = (): number | undefined =>
   process.stdout.isTTY && process.stdout.columns >= 20 ? process.stdout.columns : undefined
 
+/**
+ * Whether `stream` gets colour: a terminal does, unless NO_COLOR is set (no-color.org); FORCE_COLOR
+ * (other than "0") asks for it anywhere. The launcher (scripts/launcher.js) applies the same rule.
+ */
+export const colour = (stream: { readonly isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean =>
+  env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0"
+    ? true
+    : (env.NO_COLOR ?? "") !== ""
+      ? false
+      : stream.isTTY === true
+
+const styleEscape = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g")
+
+/** `text` without its colour and style escapes. */
+export const plain = (text: string): string => text.replace(styleEscape, "")
+
+/**
+ * Runs `effect` with stdout's colour rule: @effect/cli styles its help pages whatever stdout is, so
+ * where stdout gets no colour, what goes through `Console.log` loses its escapes.
+ */
+export const withColourRule = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  colour(process.stdout)
+    ? effect
+    : Effect.consoleWith((console) =>
+        Effect.withConsole(effect, {
+          ...console,
+          log: (...args) => console.log(...args.map((arg) => (typeof arg === "string" ? plain(arg) : arg)))
+        })
+      )
+
 /** Prints a JSON value to stdout (for `--output json` of documents). */
 export const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
 

@@ -6,6 +6,42 @@ import { run, start, tempDir, until } from "./utils.js"
 const emulatorBin = fileURLToPath(new URL("../../emulator/dist/bin.js", import.meta.url))
 
 describe("pipetrail CLI without a store", { timeout: 120_000 }, () => {
+  it("answers --version and --help without loading the CLI, with exactly what the CLI prints", async () => {
+    // `--log-level warning` in front makes the launcher hand the same request to the full CLI.
+    for (const args of [["--version"], ["--help"], []]) {
+      for (const env of [{}, { FORCE_COLOR: "1" }]) {
+        const fast = await run(args, env)
+        const full = await run(["--log-level", "warning", ...args], env)
+        assert.strictEqual(fast.code, 0, fast.stderr)
+        assert.strictEqual(full.code, 0, full.stderr)
+        assert.strictEqual(fast.stdout, full.stdout, `pipetrail ${args.join(" ")} with ${JSON.stringify(env)}`)
+      }
+    }
+    assert.strictEqual((await run(["--version"])).stdout, "0.1.0\n")
+  })
+
+  it("colours help only where it should: a terminal or FORCE_COLOR, and never under NO_COLOR alone", async () => {
+    // Every combination: FORCE_COLOR (other than "0") wins; a non-empty NO_COLOR turns colour off;
+    // otherwise colour follows stdout being a terminal, which a test's pipe is not.
+    for (const force of [undefined, "0", "1", "true"]) {
+      for (const noColor of [undefined, "", "1"]) {
+        const env = { FORCE_COLOR: force, NO_COLOR: noColor }
+        const expected = force !== undefined && force !== "0"
+        // The launcher's answer and a help page of the full CLI.
+        for (const args of [["--help"], ["history", "--help"]]) {
+          const result = await run(args, env)
+          assert.strictEqual(result.code, 0, result.stderr)
+          assert.include(result.stdout, "USAGE")
+          assert.strictEqual(
+            result.stdout.includes("\u001b["),
+            expected,
+            `${args.join(" ")} with ${JSON.stringify(env)}`
+          )
+        }
+      }
+    }
+  })
+
   it("emulator runs in the foreground, serves the SDK protocol and stops on SIGTERM", async () => {
     const em = start(["emulator", "--port", "0", "--seed", "3"])
     await until(() => /listening on (http:\/\/127\.0\.0\.1:\d+)/.test(em.stdout()), 20_000, "the emulator to listen")
