@@ -1,6 +1,11 @@
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
+import { Database, Migrations } from "@pipetrail/store"
+import { Effect, FastCheck as fc, Redacted } from "effect"
+import { sql } from "kysely"
+import { migrations } from "../src/migrations/index.js"
+import { freshPostgresUrl, postgresUrl } from "./utils.js"
 
 // Invariant: a migration that has landed is never edited (a user's store ran it already; a change
 // would never reach them, or would run differently on a new store). Each landed migration's source
@@ -34,4 +39,66 @@ describe("migrations", () => {
     // Every migration file is pinned (a new one is added above when it lands), and none was removed.
     assert.deepStrictEqual(files.map((f) => f.replace(/\.ts$/, "")).sort(), Object.keys(landed).sort())
   })
+})
+
+// Invariant: whatever prefix of the migrations a store has, migrateToLatest applies exactly the rest,
+// once, and a store it calls up to date has every migration and nothing else; a store with a
+// migration this build does not know is refused, not called up to date.
+describe.skipIf(postgresUrl === undefined)("migrating a store from any earlier state, on PostgreSQL", () => {
+  const names = Object.keys(migrations).sort()
+  const onFreshDatabase = <A, E>(f: (db: Database.DatabaseService) => Effect.Effect<A, E>) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url } = yield* freshPostgresUrl
+        return yield* Effect.flatMap(Database.Database, f).pipe(
+          Effect.provide(Database.layerPostgres({ url: Redacted.make(url), migrate: false }))
+        )
+      })
+    )
+
+  it.live(
+    "applies exactly the pending migrations, then nothing",
+    () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(fc.nat(names.length), (applied) =>
+            Effect.runPromise(
+              onFreshDatabase((db) =>
+                Effect.gen(function* () {
+                  if (applied > 0) yield* Migrations.migrateTo(db.kysely, names[applied - 1]!)
+                  assert.deepStrictEqual(yield* Migrations.migrateToLatest(db.kysely), names.slice(applied))
+                  assert.deepStrictEqual(yield* Migrations.migrateToLatest(db.kysely), [])
+                  const status = yield* Migrations.status(db.kysely)
+                  assert.deepStrictEqual(
+                    status.filter((m) => m.executedAt !== undefined).map((m) => m.name),
+                    names
+                  )
+                })
+              )
+            )
+          ),
+          { numRuns: 4, examples: [[0], [names.length]] }
+        )
+      ),
+    { timeout: 120_000 }
+  )
+
+  it.live(
+    "refuses a store that has a migration this build does not know",
+    () =>
+      onFreshDatabase((db) =>
+        Effect.gen(function* () {
+          yield* Migrations.migrateToLatest(db.kysely)
+          yield* Effect.promise(() =>
+            sql`insert into kysely_migration (name, timestamp) values ('9999_from_a_newer_pipetrail', now()::text)`.execute(
+              db.kysely
+            )
+          )
+          const error = yield* Effect.flip(Migrations.migrateToLatest(db.kysely))
+          assert.strictEqual(error._tag, "DatabaseError")
+          assert.include(error.message, "9999_from_a_newer_pipetrail")
+        })
+      ),
+    { timeout: 60_000 }
+  )
 })
