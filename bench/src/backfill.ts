@@ -1,7 +1,6 @@
-import { SnapshotJob } from "@pipetrail/cli"
 import { CodePipeline } from "@pipetrail/core"
 import { Emulator } from "@pipetrail/emulator"
-import { Database, SnapshotStore } from "@pipetrail/store"
+import { Database, SnapshotJob, SnapshotStore } from "@pipetrail/store"
 import { Effect, Layer, Redacted } from "effect"
 import { fmt, freshDatabase, quick, results, run, timed } from "./harness.js"
 

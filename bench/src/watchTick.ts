@@ -1,6 +1,5 @@
-import { SnapshotJob } from "@pipetrail/cli"
 import { Emulator } from "@pipetrail/emulator"
-import { Database } from "@pipetrail/store"
+import { Database, SnapshotJob } from "@pipetrail/store"
 import { Effect, Redacted } from "effect"
 import { backfillLayers } from "./backfill.js"
 import { freshDatabase, quick, results, run } from "./harness.js"

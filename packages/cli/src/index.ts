@@ -1,3 +1,2 @@
 export * as Cli from "./Cli.js"
 export * as Output from "./Output.js"
-export * as SnapshotJob from "./SnapshotJob.js"

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { CodePipeline } from "@pipetrail/core"
+import type { SnapshotJob } from "@pipetrail/store"
 import { Effect, Metric } from "effect"
 import * as Progress from "../src/internal/progress.js"
-import type * as SnapshotJob from "../src/SnapshotJob.js"
 
 // The progress display: on a terminal one status line redrawn in place and cleared at the end,
 // per-pipeline lines above it with that pipeline's counts; plain lines otherwise; nothing when off.

@@ -2,14 +2,13 @@ import { join } from "node:path"
 import { Command, Options } from "@effect/cli"
 import { CodePipeline } from "@pipetrail/core"
 import type { Emulator } from "@pipetrail/emulator"
-import { Database, SnapshotStore } from "@pipetrail/store"
+import { Database, SnapshotJob, SnapshotStore } from "@pipetrail/store"
 import { Clock, Console, Context, Effect, Layer, Option, Redacted } from "effect"
 import { sql } from "kysely"
 import { loggerLayer } from "../Global.js"
 import { describeChange } from "../internal/format.js"
 import { loadEmulator } from "../internal/loadEmulator.js"
 import * as Output from "../Output.js"
-import * as SnapshotJob from "../SnapshotJob.js"
 
 class DemoEmulator extends Context.Tag("@pipetrail/cli/DemoEmulator")<DemoEmulator, Emulator.Emulator>() {}
 

@@ -1,10 +1,9 @@
 import { Args, Command, Options } from "@effect/cli"
 import { CodePipeline, ExecutionDocument, Identifiers } from "@pipetrail/core"
-import { SnapshotStore } from "@pipetrail/store"
+import { SnapshotJob, SnapshotStore } from "@pipetrail/store"
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import { awsConfig, globalOptions, loggerLayer, storeLayer } from "../Global.js"
 import { documentRows } from "../internal/format.js"
-import { rejectionOf } from "../internal/rejected.js"
 import { resolveSource } from "../internal/source.js"
 import * as Output from "../Output.js"
 
@@ -25,7 +24,7 @@ export const get = Command.make(
       const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
       // A malformed response, or one about another execution, is kept in rejected_response, then reported.
       const keep = <E extends { readonly _tag: string }>(error: E) => {
-        const rejected = rejectionOf(error)
+        const rejected = SnapshotJob.rejectionOf(error)
         if (rejected === undefined || Option.isNone(store)) return Effect.fail(error)
         return resolveSource(c).pipe(
           Effect.flatMap((source) => store.value.recordRejected({ ...rejected, source })),

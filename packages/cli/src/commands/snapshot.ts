@@ -1,13 +1,13 @@
 import { Command, Options } from "@effect/cli"
 import { CodePipeline, Identifiers } from "@pipetrail/core"
-import { Duration, Effect, Either, Layer, Option } from "effect"
+import { SnapshotJob } from "@pipetrail/store"
+import { Effect, Either, Layer, Option, Stream } from "effect"
 import { awsConfig, type Globals, globalOptions, loggerLayer, storeLayer } from "../Global.js"
 import { parseDuration, sinceOption } from "../internal/duration.js"
 import { JobFailed, JobPartiallyFailed, UsageError, WatchFailed, WatchPartiallyFailed } from "../internal/errors.js"
 import * as Progress from "../internal/progress.js"
 import { resolveSource } from "../internal/source.js"
 import * as Output from "../Output.js"
-import * as SnapshotJob from "../SnapshotJob.js"
 
 const selectionOptions = {
   pipeline: Options.text("pipeline").pipe(
@@ -184,33 +184,24 @@ export const watch = Command.make(
         onRight: Effect.succeed
       })
       const { options, display } = yield* jobOptions(c, true)
-      const tick = display.around(SnapshotJob.run(options)).pipe(
-        Effect.tap((summary) =>
-          c.output === "json"
-            ? Effect.sync(() => process.stdout.write(`${JSON.stringify(summary)}\n`))
-            : Output.print(c.output, summaryRows(summary))
-        ),
-        Effect.map((summary) => summary.outcome === "succeeded"),
-        // One failed tick (endpoint down, database unreachable) does not end the watch.
-        Effect.catchAll((error) => Effect.as(Effect.logError(`tick failed: ${error.message}`), false))
+      const ticks = SnapshotJob.watch(options, SnapshotJob.every(every))
+      const tally = yield* display.around(
+        Stream.runFoldEffect(
+          Option.match(c.ticks, { onNone: () => ticks, onSome: (n) => Stream.take(ticks, n) }),
+          { ticks: 0, notOk: 0 },
+          (tally, tick) =>
+            SnapshotJob.Tick.$match(tick, {
+              Completed: ({ summary }) =>
+                c.output === "json"
+                  ? Effect.sync(() => process.stdout.write(`${JSON.stringify(summary)}\n`))
+                  : Output.print(c.output, summaryRows(summary)),
+              // One failed tick (endpoint down, database unreachable) does not end the watch.
+              Failed: ({ error }) => Effect.logError(`tick failed: ${error.message}`)
+            }).pipe(Effect.as({ ticks: tally.ticks + 1, notOk: tally.notOk + (SnapshotJob.succeeded(tick) ? 0 : 1) }))
+        )
       )
-      const limit = Option.getOrElse(c.ticks, () => Number.POSITIVE_INFINITY)
-      let failedInARow = 0
-      let notOk = 0
-      let allFailed = true
-      for (let n = 1; n <= limit; n++) {
-        const ok = yield* tick
-        failedInARow = ok ? 0 : failedInARow + 1
-        if (!ok) notOk += 1
-        allFailed &&= !ok
-        if (n === limit) break
-        // After failed ticks the wait doubles, up to an hour (or --every, if longer).
-        const wait = Duration.times(every, 2 ** Math.min(failedInARow, 16))
-        const cap = Duration.max(every, Duration.hours(1))
-        yield* Effect.sleep(failedInARow === 0 ? every : Duration.min(wait, cap))
-      }
-      if (notOk > 0 && allFailed) return yield* new WatchFailed({ ticks: limit })
-      if (notOk > 0) return yield* new WatchPartiallyFailed({ ticks: limit, failedOrPartial: notOk })
+      if (tally.notOk > 0 && tally.notOk === tally.ticks) return yield* new WatchFailed({ ticks: tally.ticks })
+      if (tally.notOk > 0) return yield* new WatchPartiallyFailed({ ticks: tally.ticks, failedOrPartial: tally.notOk })
     })
 ).pipe(
   Command.withDescription(

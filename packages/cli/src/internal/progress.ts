@@ -1,7 +1,7 @@
 import { CodePipeline } from "@pipetrail/core"
+import { SnapshotJob } from "@pipetrail/store"
 import { Effect, Metric, Schedule } from "effect"
 import { cut, safe } from "../Output.js"
-import { describePipelineDone, type JobProgress, type PipelineDone } from "../SnapshotJob.js"
 
 /** `--progress`: a live display on a terminal (`auto`), plain lines, or nothing. */
 export type ProgressMode = "auto" | "plain" | "off"
@@ -41,7 +41,7 @@ export const display = (mode: ProgressMode, jsonLogs: boolean, sink: Sink = stde
 const make = (mode: ProgressMode, jsonLogs: boolean, sink: Sink, throttledAtStart: number) => {
   const live = mode === "auto" && sink.isTTY
   const plain = mode === "plain" || (mode === "auto" && !sink.isTTY && !jsonLogs)
-  let latest: JobProgress | undefined
+  let latest: SnapshotJob.JobProgress | undefined
   let shown = false
   const samples: Array<{ readonly at: number; readonly fetched: number }> = []
 
@@ -50,7 +50,7 @@ const make = (mode: ProgressMode, jsonLogs: boolean, sink: Sink, throttledAtStar
     shown = false
   }
 
-  const statusLine = (p: JobProgress, throttled: number, now: number): string => {
+  const statusLine = (p: SnapshotJob.JobProgress, throttled: number, now: number): string => {
     samples.push({ at: now, fetched: p.fetched })
     while (samples.length > 1 && now - samples[0]!.at > rateWindow * 1000) samples.shift()
     const first = samples[0]!
@@ -69,6 +69,8 @@ const make = (mode: ProgressMode, jsonLogs: boolean, sink: Sink, throttledAtStar
 
   const draw = Effect.gen(function* () {
     if (!live || latest === undefined) return
+    // A finished run (a watch between its ticks) shows no line.
+    if (latest.pipelines > 0 && latest.pipelinesDone === latest.pipelines) return clear()
     const throttled = (yield* Metric.value(CodePipeline.throttled)).count - throttledAtStart
     const now = Date.now()
     const line = safe(statusLine(latest, throttled, now))
@@ -79,15 +81,17 @@ const make = (mode: ProgressMode, jsonLogs: boolean, sink: Sink, throttledAtStar
   })
 
   return {
-    onProgress: (progress: JobProgress): Effect.Effect<void> =>
+    onProgress: (progress: SnapshotJob.JobProgress): Effect.Effect<void> =>
       Effect.sync(() => {
+        // A watch's next run counts from zero again: its rate starts afresh.
+        if (latest !== undefined && progress.fetched < latest.fetched) samples.length = 0
         latest = progress
       }),
-    onPipelineDone: (done: PipelineDone): Effect.Effect<void> =>
+    onPipelineDone: (done: SnapshotJob.PipelineDone): Effect.Effect<void> =>
       live || plain
         ? Effect.sync(() => {
             clear()
-            sink.write(`${safe(describePipelineDone(done))}\n`)
+            sink.write(`${safe(SnapshotJob.describePipelineDone(done))}\n`)
           }).pipe(Effect.zipRight(draw))
         : Effect.void,
     /** Runs `job` with the status line redrawn every 200 ms (on a terminal), cleared at the end. */

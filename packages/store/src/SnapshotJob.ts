@@ -1,10 +1,29 @@
-// Longer than most files here (~340 lines), on purpose: one job run and the types it takes and
-// gives (options, progress, per-pipeline counts, summary). Its steps (list, fetch, record, count,
-// report) share one run's counters and failure list; split apart, each would need them passed in.
+// Longer than most files here (~420 lines), on purpose: the snapshot job, one run and a watch,
+// with the types they take and give (options, progress, per-pipeline counts, summary, ticks). A
+// run's steps (list, fetch, record, count, report) share its counters and failure list; split
+// apart, each would need them passed in.
 import { CodePipeline, type CodePipelineError, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
-import { DatabaseError, SnapshotStore } from "@pipetrail/store"
-import { Cause, Chunk, Effect, Exit, Ref, Schedule, Stream } from "effect"
-import { rejectionOf } from "./internal/rejected.js"
+import { Cause, Chunk, Data, Duration, Effect, Exit, Ref, Schedule, Stream } from "effect"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
+import * as DatabaseError from "./DatabaseError.js"
+import * as SnapshotStore from "./SnapshotStore.js"
+
+/** What `rejected_response` keeps of a failed call, or `undefined` when the failure carries no response to keep. */
+export const rejectionOf = (
+  error: CodePipelineError.CodePipelineError | { readonly _tag: string }
+): Omit<SnapshotStore.RejectedInput, "source" | "runId"> | undefined => {
+  if (error._tag !== "ResponseDecodeError" && error._tag !== "ResponseMismatchError") return undefined
+  const e = error as CodePipelineError.ResponseDecodeError | CodePipelineError.ResponseMismatchError
+  return {
+    operation: e.operation,
+    ...(e.pipelineName === undefined ? {} : { pipelineName: e.pipelineName }),
+    ...(e.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: e.pipelineExecutionId }),
+    payload: e.payload,
+    issue: e.issue,
+    ...(e.response === undefined ? {} : { response: e.response })
+  }
+}
 
 /** What a snapshot job fetches and how. */
 export interface JobOptions {
@@ -85,8 +104,21 @@ const outcomeOf = (counts: SnapshotStore.RunCounts): SnapshotStore.RunOutcome =>
       ? "failed"
       : "partial"
 
-/** Runs one job: discover executions, fetch their details, record them; the run is kept in the store. */
-export const run = (options: JobOptions) =>
+/** Why a run ended without a summary: the store refused (a run that cannot be recorded stops), or listing the pipelines failed. */
+export type RunError =
+  | CodePipelineError.CodePipelineError
+  | DatabaseError.DatabaseError
+  | SnapshotStore.InvalidObservationError
+
+/**
+ * Runs the job once: discovers executions, fetches their details and records them; the run itself
+ * (its options, counts and outcome) is kept in the store. An execution or pipeline CodePipeline
+ * fails for is counted and listed in the summary, and the run goes on; a malformed response is kept
+ * as rejected. The run fails only when the store fails or the pipelines cannot be listed.
+ */
+export const run = (
+  options: JobOptions
+): Effect.Effect<JobSummary, RunError, CodePipeline.CodePipeline | SnapshotStore.SnapshotStore> =>
   Effect.gen(function* () {
     const codepipeline = yield* CodePipeline.CodePipeline
     const store = yield* SnapshotStore.SnapshotStore
@@ -338,3 +370,50 @@ export const run = (options: JobOptions) =>
       failures: yield* Ref.get(failures)
     } satisfies JobSummary
   })
+
+/** One tick of a watch: the run's summary, or the error that ended it (the watch goes on). */
+export type Tick = Data.TaggedEnum<{
+  Completed: { readonly summary: JobSummary }
+  Failed: { readonly error: RunError }
+}>
+
+/** Builds and matches ticks. */
+export const Tick = Data.taggedEnum<Tick>()
+
+/** Whether a tick ran to the end with nothing failed or rejected. */
+export const succeeded = (tick: Tick): boolean => tick._tag === "Completed" && tick.summary.outcome === "succeeded"
+
+/**
+ * A watch's spacing: `interval` after a tick that succeeded; after ticks in a row that failed or
+ * were partial the wait doubles each time, up to an hour (or `interval`, if that is longer).
+ */
+export const every = (interval: Duration.DurationInput): Schedule.Schedule<Tick, Tick> => {
+  const base = Duration.toMillis(Duration.decode(interval))
+  const cap = Math.max(base, Duration.toMillis(Duration.hours(1)))
+  return Schedule.makeWithState(0, (now, tick: Tick, failedInARow: number) => {
+    const failed = succeeded(tick) ? 0 : failedInARow + 1
+    const wait = failed === 0 ? base : Math.min(base * 2 ** Math.min(failed, 16), cap)
+    return Effect.succeed([failed, tick, ScheduleDecision.continueWith(ScheduleInterval.after(now + wait))] as const)
+  })
+}
+
+/**
+ * The job on a schedule, incrementally: each tick lists each pipeline's newest executions and
+ * fetches only those that are new or not terminal in the store, so a tick where nothing changed
+ * costs one list call per pipeline. The first tick runs at once; `schedule` (given each tick, e.g.
+ * `every("5 minutes")`) decides when the next one runs and when the watch ends. A failed tick is an
+ * element of the stream, not its end; end it with `Stream.take` or by interrupting it.
+ */
+export const watch = <Out, R>(
+  options: Omit<JobOptions, "incremental">,
+  schedule: Schedule.Schedule<Out, Tick, R>
+): Stream.Stream<Tick, never, CodePipeline.CodePipeline | SnapshotStore.SnapshotStore | R> =>
+  Stream.repeatEffectWithSchedule(
+    run({ ...options, incremental: true }).pipe(
+      Effect.match({
+        onSuccess: (summary) => Tick.Completed({ summary }),
+        onFailure: (error) => Tick.Failed({ error })
+      })
+    ),
+    schedule
+  )
