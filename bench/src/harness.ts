@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto"
 import { ExecutionDocument } from "@pipetrail/core"
 import { Scenario } from "@pipetrail/emulator"
-import { executionDetail, executionSummary } from "@pipetrail/emulator/internal/wire"
 import { Database, SnapshotStore } from "@pipetrail/store"
 import { Context, Effect, Either, Exit, Layer, Logger, LogLevel, Scope } from "effect"
 import pg from "pg"
+import { executionDetail, executionSummary } from "../../packages/emulator/dist/internal/wire.js"
 
 // The SDK's warning about Node.js versions after January 2027 is for the CLI to give, not the bench.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"

@@ -8,7 +8,7 @@ import { Config, type ConfigError, Context, Effect, Layer, Option, Redacted } fr
 import { Kysely, type LogConfig, PostgresDialect, type Transaction } from "kysely"
 import type pg from "pg"
 import { type DatabaseError, fromCause } from "./DatabaseError.js"
-import type { Database as Schema } from "./DatabaseSchema.js"
+import type { Tables as Schema } from "./DatabaseSchema.js"
 import { openEmbedded } from "./internal/embedded.js"
 import { cancelBackend } from "./internal/pgCancel.js"
 import { PgliteDialect } from "./internal/pglite.js"

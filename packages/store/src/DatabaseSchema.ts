@@ -159,8 +159,8 @@ export interface DeliveryMetricsDailyView {
   unrestored_failures: number
 }
 
-/** The typed kysely schema of the store, for your own queries: `Kysely<Database>`. */
-export interface Database {
+/** The store's tables and views as kysely types, for your own queries: `Kysely<DatabaseSchema.Tables>` (the connection itself is the `Database` service). */
+export interface Tables {
   snapshot_run: SnapshotRunTable
   execution_snapshot: ExecutionSnapshotTable
   execution_head: ExecutionHeadTable

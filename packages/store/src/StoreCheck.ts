@@ -10,7 +10,7 @@ import { Effect, Either } from "effect"
 import { type Kysely, type RawBuilder, sql } from "kysely"
 import { Database } from "./Database.js"
 import type { DatabaseError } from "./DatabaseError.js"
-import type { Database as Tables } from "./DatabaseSchema.js"
+import type { Tables } from "./DatabaseSchema.js"
 
 /** One check and what it found: `problems` is 0 when it holds; `skipped` says why it could not run. */
 export interface CheckResult {

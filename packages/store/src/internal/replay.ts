@@ -4,7 +4,7 @@
  * all their observations in order (see `write.ts` for the contract).
  */
 import { sql, type Transaction } from "kysely"
-import type { Database as Tables } from "../DatabaseSchema.js"
+import type { Tables } from "../DatabaseSchema.js"
 import {
   clean,
   compareMoments,

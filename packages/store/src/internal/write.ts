@@ -15,7 +15,7 @@
  * (`replay.ts`).
  */
 import { sql, type Transaction } from "kysely"
-import type { Database as Tables } from "../DatabaseSchema.js"
+import type { Tables } from "../DatabaseSchema.js"
 import {
   compareMoments,
   type IdRow,
