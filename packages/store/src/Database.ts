@@ -114,18 +114,28 @@ const make = (
   kind,
   kysely,
   use: (operation, f) =>
-    Effect.tryPromise({ try: () => f(kysely), catch: (cause) => fromCause(operation, cause, secrets) }),
+    Effect.tryPromise({ try: () => f(kysely), catch: (cause) => fromCause(operation, cause, secrets) }).pipe(
+      Effect.withSpan("Database.use", { attributes: { "db.system": "postgresql", "db.backend": kind, operation } })
+    ),
   transaction: (operation, f) =>
     Effect.tryPromise({
       try: () => kysely.transaction().execute(f),
       catch: (cause) => fromCause(operation, cause, secrets)
-    }),
+    }).pipe(
+      Effect.withSpan("Database.transaction", {
+        attributes: { "db.system": "postgresql", "db.backend": kind, operation }
+      })
+    ),
   queryReadOnly: (statement, options = {}) =>
     Effect.zipRight(
       ReadOnlyQuery.check(statement),
       Effect.tryPromise({
         try: (signal) => readOnly(statement, Math.max(1, Math.floor(options.timeoutMs ?? defaultTimeoutMs)), signal),
         catch: (cause) => fromCause("read-only query", cause, secrets)
+      })
+    ).pipe(
+      Effect.withSpan("Database.queryReadOnly", {
+        attributes: { "db.system": "postgresql", "db.backend": kind, "db.statement.length": statement.length }
       })
     )
 })
@@ -150,6 +160,13 @@ export interface PostgresOptions extends CommonOptions {
   readonly maxConnections?: number
 }
 
+/** A bigint as a number; past 2^53 a number would be wrong, so the query fails instead. */
+const bigintAsNumber = (text: string): number => {
+  const value = Number(text)
+  if (!Number.isSafeInteger(value)) throw new RangeError(`bigint ${text} is past 2^53 and cannot be read as a number`)
+  return value
+}
+
 /** The store on PostgreSQL through a pg pool; migrated on first use; the pool closes with the scope. */
 export const layerPostgres = (options: PostgresOptions): Layer.Layer<Database, DatabaseError> =>
   Layer.scoped(
@@ -164,7 +181,14 @@ export const layerPostgres = (options: PostgresOptions): Layer.Layer<Database, D
           const pool = new driver.Pool({
             connectionString: url,
             max: options.maxConnections ?? 10,
-            connectionTimeoutMillis: 10_000
+            connectionTimeoutMillis: 10_000,
+            // The store's own queries read a bigint (its ids, counts) as a number, as PGlite does.
+            types: {
+              getTypeParser: ((oid: number, format?: "text" | "binary") =>
+                oid === 20
+                  ? bigintAsNumber
+                  : driver.types.getTypeParser(oid, format)) as typeof driver.types.getTypeParser
+            }
           })
           // A client whose backend was terminated emits "error": idle ones on the pool, checked-out
           // ones on themselves (the running query rejects too). Without listeners the process crashes.
@@ -190,7 +214,9 @@ export const layerPostgres = (options: PostgresOptions): Layer.Layer<Database, D
               text,
               values: [...params],
               rowMode: "array",
-              queryMode: "extended"
+              queryMode: "extended",
+              // A user's SQL gets every bigint exactly, as text (PGlite's read-only queries too).
+              types: driver.types
             }
             const result = await client.query(config)
             return { columns: result.fields.map((f) => f.name), rows: result.rows as Array<Array<unknown>> }

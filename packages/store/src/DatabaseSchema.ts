@@ -1,7 +1,8 @@
 import type { ColumnType, Generated } from "kysely"
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>
-type BigId = string | number
+/** A `bigint` id, read as a number on both backends (ids stay far below 2^53). */
+type BigId = number
 type Json = ColumnType<unknown, string, string>
 
 /** `snapshot_run`: one row per job run. */

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Database, DatabaseError, SnapshotStore } from "@pipetrail/store"
-import { Effect, Layer, Option, Redacted } from "effect"
-import { doc, executionId, freshSource, later } from "./utils.js"
+import { Effect, FastCheck as fc, Layer, Option, Redacted } from "effect"
+import { backends, doc, executionId, freshSource, later, storeLayer } from "./utils.js"
 
 const storeOn = (database: Layer.Layer<Database.Database, DatabaseError.DatabaseError>) =>
   Layer.provideMerge(Layer.effect(SnapshotStore.SnapshotStore, SnapshotStore.make), database)
@@ -76,3 +76,37 @@ describe("Database", () => {
     assert.strictEqual(DatabaseError.redact("password hunter2 leaked", ["hunter2"]), "password *** leaked")
   })
 })
+
+// Invariant: a bigint reads the same on both backends: the store's ids as numbers (kysely), and a
+// user's SQL exactly, as decimal text, whatever its size.
+for (const backend of backends) {
+  describe(`bigints on ${backend.name}`, () => {
+    it.live(
+      "the store's ids are numbers, and a user's bigints come back digit for digit",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* SnapshotStore.SnapshotStore
+          const database = yield* Database.Database
+          const source = freshSource()
+          yield* store.record({ source, document: doc(executionId()), observedAt: later() })
+          const ids = yield* database.use("ids", (k) =>
+            k.selectFrom("execution_snapshot").select(["id", "first_run_id"]).where("source", "=", source).execute()
+          )
+          assert.strictEqual(typeof ids[0]?.id, "number")
+          const counted = yield* database.use("count", (k) =>
+            k
+              .selectFrom("execution_snapshot")
+              .select((e) => e.fn.countAll().as("n"))
+              .executeTakeFirstOrThrow()
+          )
+          assert.strictEqual(typeof counted.n, "number")
+          const values = fc.sample(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), { numRuns: 40, seed: 15 })
+          const result = yield* database.queryReadOnly(
+            `select ${[...values, 2n ** 53n + 1n].map((v) => `${v}::bigint`).join(", ")}, id from execution_snapshot where id = ${ids[0]!.id}`
+          )
+          assert.deepStrictEqual(result.rows[0], [...values, 2n ** 53n + 1n, BigInt(ids[0]!.id)].map(String))
+        }).pipe(Effect.provide(storeLayer(backend.database))),
+      { timeout: 60_000 }
+    )
+  })
+}

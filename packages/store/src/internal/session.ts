@@ -37,6 +37,13 @@ export const mutex = () => {
   }
 }
 
+/**
+ * Parsers for rows as arrays, which only `queryReadOnly` asks for: a user's SQL, whose `bigint`
+ * values come back as their decimal text, as pg gives them, instead of numbers that lose digits
+ * past 2^53. The store's own queries (rows as objects) read `bigint` ids as numbers on both backends.
+ */
+const exact = { 20: (text: string) => text }
+
 /** The session of a PGlite instance open in this process; a release rolls back what a holder left open. */
 export const local = (pglite: PGlite): Session => {
   const lock = mutex()
@@ -49,7 +56,11 @@ export const local = (pglite: PGlite): Session => {
       }
     },
     query: async <R>(text: string, params: ReadonlyArray<unknown>, rowMode: "object" | "array") => {
-      const result = await pglite.query<R>(text, [...params], { rowMode })
+      const result = await pglite.query<R>(
+        text,
+        [...params],
+        rowMode === "array" ? { rowMode, parsers: exact } : { rowMode }
+      )
       return {
         rows: result.rows,
         fields: result.fields,
