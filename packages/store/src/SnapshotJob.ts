@@ -361,6 +361,7 @@ export const run = (
     )
 
     const c = yield* Ref.get(counts)
+    yield* Effect.annotateCurrentSpan({ runId, outcome: outcomeOf(c), fetched: c.fetched, failed: c.failed })
     return {
       ...c,
       runId,
@@ -369,7 +370,15 @@ export const run = (
       outcome: outcomeOf(c),
       failures: yield* Ref.get(failures)
     } satisfies JobSummary
-  })
+  }).pipe(
+    Effect.withSpan("SnapshotJob.run", {
+      attributes: {
+        source: options.source,
+        pipelines: options.pipelines === "all" ? "all" : options.pipelines.join(","),
+        incremental: options.incremental
+      }
+    })
+  )
 
 /** One tick of a watch: the run's summary, or the error that ended it (the watch goes on). */
 export type Tick = Data.TaggedEnum<{

@@ -205,7 +205,9 @@ export const make = Effect.gen(function* () {
   const pend = (inputs: ReadonlyArray<RecordInput>): Effect.Effect<Array<Pending>, InvalidObservationError> =>
     Effect.forEach(inputs, pendingOf)
 
-  const recordMany = (inputs: ReadonlyArray<RecordInput>) =>
+  const recordMany = (
+    inputs: ReadonlyArray<RecordInput>
+  ): Effect.Effect<ReadonlyArray<RecordResult>, DatabaseError | InvalidObservationError> =>
     inputs.length === 0
       ? Effect.succeed([] as ReadonlyArray<RecordResult>)
       : Effect.flatMap(pend(inputs), (items) => {
@@ -260,21 +262,54 @@ export const make = Effect.gen(function* () {
   const { startRun, finishRun, runs } = makeRuns(db)
 
   return SnapshotStore.of({
-    record,
-    recordMany,
-    recordRejected,
-    history,
-    latest,
-    list,
-    snapshot,
-    diffSnapshots,
-    diffExecutions,
-    heads,
-    startRun,
-    finishRun,
-    runs
+    record: (input) =>
+      record(input).pipe(
+        Effect.tap((result) => Effect.annotateCurrentSpan("outcome", result.outcome)),
+        span("record", {
+          pipelineName: input.document.pipelineName,
+          pipelineExecutionId: input.document.pipelineExecutionId
+        })
+      ),
+    recordMany: (inputs) =>
+      recordMany(inputs).pipe(
+        Effect.tap((results) =>
+          Effect.annotateCurrentSpan({
+            new: results.filter((r) => r.outcome === "new").length,
+            unchanged: results.filter((r) => r.outcome === "unchanged").length
+          })
+        ),
+        span("recordMany", { batchSize: inputs.length })
+      ),
+    recordRejected: (input) => recordRejected(input).pipe(span("recordRejected", { operation: input.operation })),
+    history: (key) => history(key).pipe(span("history", { ...key })),
+    latest: (key) => latest(key).pipe(span("latest", { ...key })),
+    list: (filter) =>
+      list(filter).pipe(
+        Effect.tap((rows) => Effect.annotateCurrentSpan("rows", rows.length)),
+        span("list", { ...filter })
+      ),
+    snapshot: (id) => snapshot(id).pipe(span("snapshot", { id })),
+    diffSnapshots: (a, b) => diffSnapshots(a, b).pipe(span("diffSnapshots", { a, b })),
+    diffExecutions: (a, b) =>
+      diffExecutions(a, b).pipe(span("diffExecutions", { a: a.pipelineExecutionId, b: b.pipelineExecutionId })),
+    heads: (source, pipelineNames) =>
+      heads(source, pipelineNames).pipe(
+        span("heads", { source, ...(pipelineNames === undefined ? {} : { pipelines: pipelineNames.length }) })
+      ),
+    startRun: (source, selection) =>
+      startRun(source, selection).pipe(
+        Effect.tap((runId) => Effect.annotateCurrentSpan("runId", runId)),
+        span("startRun", { source })
+      ),
+    finishRun: (runId, result) =>
+      finishRun(runId, result).pipe(span("finishRun", { runId, outcome: result.outcome, fetched: result.fetched })),
+    runs: (limit) => runs(limit).pipe(span("runs", limit === undefined ? {} : { limit }))
   })
 })
+
+/** A span named after the store's operation, as core names its AWS calls' spans. */
+const span = (operation: string, attributes: Record<string, unknown>) =>
+  Effect.withSpan(`SnapshotStore.${operation}`, { attributes })
 
 /** The store over the `Database` layer in context. */
 export const layer: Layer.Layer<SnapshotStore, never, Database> = Layer.effect(SnapshotStore, make)

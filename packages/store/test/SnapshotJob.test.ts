@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { CodePipelineTest } from "@pipetrail/core"
 import { SnapshotJob, type SnapshotStore } from "@pipetrail/store"
-import { Chunk, Duration, Effect, FastCheck as fc, Layer, Schedule, Stream } from "effect"
+import { Chunk, Duration, Effect, FastCheck as fc, Layer, Schedule, Stream, Tracer } from "effect"
 import { backends, doc, executionId, freshSource, storeLayer } from "./utils.js"
 
 const summary = (outcome: SnapshotStore.RunOutcome): SnapshotJob.JobSummary => ({
@@ -115,6 +115,65 @@ for (const backend of backends) {
           )
           // Each tick is a run of its own.
           assert.strictEqual(new Set(summaries.map((s) => s.runId)).size, 3)
+        }),
+      { timeout: 60_000 }
+    )
+
+    it.live(
+      "a run is one trace: the run's span holds the store's, named, with batch sizes and outcomes",
+      () =>
+        Effect.gen(function* () {
+          const source = freshSource()
+          const executions = [executionId(), executionId()].map((id) => doc(id, { status: "Succeeded" }))
+          const spans: Array<Tracer.Span> = []
+          const summary = yield* Effect.tracerWith((tracer) =>
+            SnapshotJob.run({
+              source,
+              pipelines: [executions[0]!.pipelineName],
+              concurrency: 2,
+              batchSize: 10,
+              incremental: false
+            }).pipe(
+              Effect.withTracer(
+                Tracer.make({
+                  span: (...args) => {
+                    const span = tracer.span(...args)
+                    spans.push(span)
+                    return span
+                  },
+                  context: tracer.context
+                })
+              )
+            )
+          ).pipe(
+            Effect.provide(
+              Layer.merge(
+                CodePipelineTest.layer({
+                  pipelines: [{ name: executions[0]!.pipelineName }],
+                  executions: executions.map((execution) => ({ execution }))
+                }),
+                storeLayer(backend.database)
+              )
+            )
+          )
+          const named = (name: string) => spans.filter((s) => s.name === name)
+          const [run] = named("SnapshotJob.run")
+          assert.isDefined(run)
+          assert.strictEqual(run!.attributes.get("runId"), summary.runId)
+          assert.strictEqual(run!.attributes.get("outcome"), "succeeded")
+          const batches = named("SnapshotStore.recordMany")
+          assert.deepStrictEqual(
+            batches.map((b) => [b.attributes.get("batchSize"), b.attributes.get("new"), b.attributes.get("unchanged")]),
+            [[2, 2, 0]]
+          )
+          // Every store span and the transaction under it descend from the run's span.
+          const ancestors = (span: Tracer.AnySpan): Array<string> =>
+            span._tag === "Span" && span.parent._tag === "Some"
+              ? [span.parent.value.spanId, ...ancestors(span.parent.value)]
+              : []
+          for (const span of [...named("SnapshotStore.startRun"), ...batches, ...named("Database.transaction")]) {
+            assert.include(ancestors(span), run!.spanId, span.name)
+          }
         }),
       { timeout: 60_000 }
     )
