@@ -1,4 +1,4 @@
-import { Chunk, Clock, Effect, Layer, Schedule, Stream } from "effect"
+import { Chunk, Clock, Context, Effect, Layer, Schedule, Stream } from "effect"
 import { CodePipeline, type CodePipelineService, type ListExecutionsOptions, untilTerminal } from "./CodePipeline.js"
 import { PipelineExecutionNotFoundError, PipelineNotFoundError } from "./CodePipelineError.js"
 import { PipelineExecutionId, PipelineName, parse } from "./Identifiers.js"
@@ -16,8 +16,11 @@ export interface TestData {
   }>
 }
 
+/** The list entry of an execution; an `ExecutionDocument` given as the execution lends its times. */
 const summaryOf = (execution: PipelineExecution): PipelineExecutionSummary => ({
   pipelineExecutionId: execution.pipelineExecutionId,
+  ...timeOf(execution, "startTime"),
+  ...timeOf(execution, "lastUpdateTime"),
   status: execution.status,
   ...(execution.trigger === undefined ? {} : { trigger: execution.trigger }),
   ...(execution.executionMode === undefined ? {} : { executionMode: execution.executionMode }),
@@ -25,12 +28,46 @@ const summaryOf = (execution: PipelineExecution): PipelineExecutionSummary => ({
   ...(execution.rollbackMetadata === undefined ? {} : { rollbackMetadata: execution.rollbackMetadata })
 })
 
+const timeOf = (execution: PipelineExecution, field: "startTime" | "lastUpdateTime") => {
+  const value: unknown = Reflect.get(execution, field)
+  return value instanceof Date ? { [field]: value } : {}
+}
+
 /**
- * An in-memory `CodePipeline` for users' own tests: same validation and not-found errors as
- * the real one, no network. `awaitExecution` returns the stored state once it is terminal.
+ * Changes what a test service serves, as CodePipeline's own state changes: a new execution, the
+ * next state of one already served, a new pipeline. What a call returns after a change shows it.
  */
-export const make = (data: TestData): CodePipelineService => {
+export interface Control {
+  /** Serves `execution` (with `summary` as its list entry, or one derived from it): new, or replacing the state served. */
+  readonly put: (execution: PipelineExecution, summary?: PipelineExecutionSummary) => Effect.Effect<void>
+  /** Serves `pipeline` as well. */
+  readonly addPipeline: (pipeline: PipelineSummary) => Effect.Effect<void>
+}
+
+/** The control of the test service in context (`layer` provides both). */
+export class CodePipelineTestControl extends Context.Tag("@pipetrail/core/CodePipelineTestControl")<
+  CodePipelineTestControl,
+  Control
+>() {}
+
+/**
+ * An in-memory `CodePipeline` for users' own tests, and its `Control`: same validation and
+ * not-found errors as the real one, no network. Lists come newest first (by start time, then the
+ * latest put first), as the service documents; observations are dated by Effect's `Clock`, so a
+ * `TestClock` moves them. `awaitExecution` polls until the served state is terminal.
+ */
+export const makeWithControl = (data: TestData): { readonly service: CodePipelineService; readonly control: Control } => {
   const known = new Set(data.pipelines.map((p) => p.name as string))
+  const pipelines = [...data.pipelines]
+  /** By pipeline and id: the state served and when it was put (for ties in the order). */
+  const served = new Map<string, { execution: PipelineExecution; summary?: PipelineExecutionSummary; put: number }>()
+  let puts = 0
+  const keyOf = (pipelineName: string, id: string) => `${pipelineName}\u0000${id}`
+  const put = (execution: PipelineExecution, summary?: PipelineExecutionSummary) => {
+    const key = keyOf(execution.pipelineName, execution.pipelineExecutionId)
+    served.set(key, { execution, ...(summary === undefined ? {} : { summary }), put: served.get(key)?.put ?? puts++ })
+  }
+  for (const { execution, summary } of data.executions) put(execution, summary)
   const findPipeline = (pipelineName: string) =>
     Effect.flatMap(parse(PipelineName, "pipelineName")(pipelineName), (name) =>
       known.has(name)
@@ -41,9 +78,7 @@ export const make = (data: TestData): CodePipelineService => {
     Effect.gen(function* () {
       const name = yield* findPipeline(pipelineName)
       const id = yield* parse(PipelineExecutionId, "pipelineExecutionId")(pipelineExecutionId)
-      const found = data.executions.find(
-        (e) => e.execution.pipelineName === name && e.execution.pipelineExecutionId === id
-      )
+      const found = served.get(keyOf(name, id))
       if (found === undefined) {
         return yield* new PipelineExecutionNotFoundError({
           pipelineName: name,
@@ -63,25 +98,47 @@ export const make = (data: TestData): CodePipelineService => {
       Effect.gen(function* () {
         const name = yield* findPipeline(pipelineName)
         yield* validatePageSize(options.pageSize, 100)
+        const startOf = (e: { execution: PipelineExecution; summary?: PipelineExecutionSummary }) =>
+          (e.summary ?? summaryOf(e.execution)).startTime?.getTime() ?? Number.NEGATIVE_INFINITY
         return Stream.fromChunk(
           Chunk.fromIterable(
-            data.executions
+            [...served.values()]
               .filter((e) => e.execution.pipelineName === name)
+              .sort((a, b) => startOf(b) - startOf(a) || b.put - a.put)
               .map((e) => e.summary ?? summaryOf(e.execution))
           )
         )
       })
     )
-  const listPipelines = () => Stream.fromIterable(data.pipelines)
+  const listPipelines = () => Stream.suspend(() => Stream.fromIterable([...pipelines]))
   const awaitExecution = (pipelineName: string, pipelineExecutionId: string) =>
     getPipelineExecution(pipelineName, pipelineExecutionId).pipe(
       Effect.repeat(untilTerminal(Schedule.spaced("10 millis")))
     )
-  return { getPipelineExecution, observePipelineExecution, listPipelineExecutions, listPipelines, awaitExecution }
+  return {
+    service: { getPipelineExecution, observePipelineExecution, listPipelineExecutions, listPipelines, awaitExecution },
+    control: {
+      put: (execution, summary) => Effect.sync(() => put(execution, summary)),
+      addPipeline: (pipeline) =>
+        Effect.sync(() => {
+          if (!known.has(pipeline.name)) pipelines.push(pipeline)
+          known.add(pipeline.name)
+        })
+    }
+  }
 }
 
-/** A layer serving `data` from memory. */
-export const layer = (data: TestData): Layer.Layer<CodePipeline> => Layer.succeed(CodePipeline, make(data))
+/** The in-memory service alone (see `makeWithControl`). */
+export const make = (data: TestData): CodePipelineService => makeWithControl(data).service
 
-/** An empty in-memory service: every pipeline is unknown. */
-export const layerEmpty: Layer.Layer<CodePipeline> = layer({ pipelines: [], executions: [] })
+/** A layer serving `data` from memory, with the `Control` that changes it. */
+export const layer = (data: TestData): Layer.Layer<CodePipeline | CodePipelineTestControl> =>
+  Layer.unwrapEffect(
+    Effect.sync(() => {
+      const { service, control } = makeWithControl(data)
+      return Layer.merge(Layer.succeed(CodePipeline, service), Layer.succeed(CodePipelineTestControl, control))
+    })
+  )
+
+/** An empty in-memory service: every pipeline is unknown until added. */
+export const layerEmpty: Layer.Layer<CodePipeline | CodePipelineTestControl> = layer({ pipelines: [], executions: [] })
