@@ -4,7 +4,7 @@
 import { readFile, writeFile } from "node:fs/promises"
 import { homedir } from "node:os"
 import { join } from "node:path"
-import { Config, type ConfigError, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Config, type ConfigError, Context, Effect, Either, Layer, Option, Redacted } from "effect"
 import { Kysely, type LogConfig, PostgresDialect, type Transaction } from "kysely"
 import type pg from "pg"
 import { type DatabaseError, fromCause } from "./DatabaseError.js"
@@ -262,7 +262,8 @@ const openPglite = (options: PgliteOptions, loadDataDir?: Blob) =>
           const { PGlite } = await import("@electric-sql/pglite")
           const pglite = await PGlite.create({
             startParams: startParams(PGlite),
-            ...(extensions === undefined ? {} : { extensions })
+            ...(extensions === undefined ? {} : { extensions }),
+            ...(loadDataDir === undefined ? {} : { loadDataDir })
           })
           return { session: local(pglite), close: () => (pglite.closed ? Promise.resolve() : pglite.close()) }
         }
@@ -277,6 +278,36 @@ const openPglite = (options: PgliteOptions, loadDataDir?: Blob) =>
     (embedded) => Effect.promise(() => embedded.close().catch(() => undefined))
   )
 
+/** The service over an embedded store opened with `options`, or in memory from `image`. */
+const pgliteService = (options: PgliteOptions, image?: Blob) =>
+  Effect.gen(function* () {
+    const { session } = yield* openPglite(options, image)
+    const kysely = new Kysely<Schema>({
+      dialect: new PgliteDialect(session),
+      ...(options.log === undefined ? {} : { log: options.log })
+    })
+    // Inside `kysely.connection()` this process holds the store's one session.
+    const readOnly = (statement: string, timeoutMs: number) =>
+      kysely.connection().execute(() =>
+        runReadOnly(
+          async (text, params = []) => {
+            const result = await session.query<Array<unknown>>(text, params, "array")
+            return { columns: result.fields.map((f) => f.name), rows: result.rows }
+          },
+          statement,
+          timeoutMs
+        )
+      )
+    const service = make("pglite", kysely, readOnly, [])
+    const dump = () => kysely.connection().execute(() => session.dump())
+    const backup = (path: string) =>
+      Effect.tryPromise({
+        try: async () => writeFile(path, await dump(), { mode: 0o600, flag: "wx" }),
+        catch: (cause) => fromCause(`back up the embedded store to ${path}`, cause)
+      })
+    return { service: yield* migrated({ ...service, backup }, options), dump }
+  })
+
 /**
  * The store embedded in-process on PGlite (PostgreSQL compiled to WASM); same schema and queries.
  * With a `dataDir` another process may hold: then this one is served through the holder.
@@ -284,35 +315,37 @@ const openPglite = (options: PgliteOptions, loadDataDir?: Blob) =>
 export const layerPglite = (options: PgliteOptions = {}): Layer.Layer<Database, DatabaseError> =>
   Layer.scoped(
     Database,
+    Effect.map(pgliteService(options), ({ service }) => service)
+  )
+
+/** The migrated, empty in-memory store every `layerTest` starts from: made once per process. */
+let testImage: Promise<Either.Either<Blob, DatabaseError>> | undefined
+
+const makeTestImage = Effect.scoped(
+  Effect.flatMap(pgliteService({}), ({ dump }) =>
+    Effect.tryPromise({
+      try: async () => new Blob([await dump()]),
+      catch: (cause) => fromCause("prepare the test store", cause)
+    })
+  )
+)
+
+/**
+ * A fresh, empty, migrated store in memory, for unit tests: the first one in a process is migrated
+ * and copied (a few seconds); every one after starts from that copy (~0.3 s). Each is a store of
+ * its own, gone with its scope.
+ */
+export const layerTest = (options: CommonOptions = {}): Layer.Layer<Database, DatabaseError> =>
+  Layer.scoped(
+    Database,
     Effect.gen(function* () {
-      const { session } = yield* openPglite(options)
-      const kysely = new Kysely<Schema>({
-        dialect: new PgliteDialect(session),
-        ...(options.log === undefined ? {} : { log: options.log })
-      })
-      // Inside `kysely.connection()` this process holds the store's one session.
-      const readOnly = (statement: string, timeoutMs: number) =>
-        kysely.connection().execute(() =>
-          runReadOnly(
-            async (text, params = []) => {
-              const result = await session.query<Array<unknown>>(text, params, "array")
-              return { columns: result.fields.map((f) => f.name), rows: result.rows }
-            },
-            statement,
-            timeoutMs
-          )
-        )
-      const service = make("pglite", kysely, readOnly, [])
-      const backup = (path: string) =>
-        Effect.tryPromise({
-          try: () =>
-            kysely.connection().execute(async () => {
-              const bytes = await session.dump()
-              await writeFile(path, bytes, { mode: 0o600, flag: "wx" })
-            }),
-          catch: (cause) => fromCause(`back up the embedded store to ${path}`, cause)
-        })
-      return yield* migrated({ ...service, backup }, options)
+      // A failed attempt is not kept: the next layer tries again.
+      const pending = (testImage ??= Effect.runPromise(Effect.either(makeTestImage)).then((made) => {
+        if (Either.isLeft(made)) testImage = undefined
+        return made
+      }))
+      const image = yield* Effect.flatten(Effect.promise(() => pending))
+      return (yield* pgliteService(options, image)).service
     })
   )
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Database, DatabaseError, SnapshotStore } from "@pipetrail/store"
+import { Database, DatabaseError, Migrations, SnapshotStore } from "@pipetrail/store"
 import { Effect, FastCheck as fc, Layer, Option, Redacted } from "effect"
 import { backends, doc, executionId, freshSource, later, storeLayer } from "./utils.js"
 
@@ -110,3 +110,31 @@ for (const backend of backends) {
     )
   })
 }
+
+describe("Database.layerTest", () => {
+  it.live(
+    "each test store starts empty and migrated, and is a store of its own",
+    () =>
+      Effect.gen(function* () {
+        const id = executionId()
+        const use = <A, E>(f: Effect.Effect<A, E, SnapshotStore.SnapshotStore | Database.Database>) =>
+          Effect.scoped(Effect.provide(f, storeOn(Database.layerTest())))
+        for (let i = 0; i < 3; i++) {
+          const seen = yield* use(
+            Effect.gen(function* () {
+              const database = yield* Database.Database
+              const status = yield* Migrations.status(database.kysely)
+              assert.isTrue(status.every((m) => m.executedAt !== undefined))
+              const store = yield* SnapshotStore.SnapshotStore
+              const before = yield* store.list({})
+              yield* store.record({ source: freshSource(), document: doc(id), observedAt: later() })
+              return before.length
+            })
+          )
+          // What the previous one recorded is not here.
+          assert.strictEqual(seen, 0)
+        }
+      }).pipe(Effect.orDie),
+    { timeout: 120_000 }
+  )
+})
