@@ -56,7 +56,9 @@ export class CodePipelineTestControl extends Context.Tag("@pipetrail/core/CodePi
  * latest put first), as the service documents; observations are dated by Effect's `Clock`, so a
  * `TestClock` moves them. `awaitExecution` polls until the served state is terminal.
  */
-export const makeWithControl = (data: TestData): { readonly service: CodePipelineService; readonly control: Control } => {
+export const makeWithControl = (
+  data: TestData
+): { readonly service: CodePipelineService; readonly control: Control } => {
   const known = new Set(data.pipelines.map((p) => p.name as string))
   const pipelines = [...data.pipelines]
   /** By pipeline and id: the state served and when it was put (for ties in the order). */

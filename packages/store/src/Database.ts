@@ -340,10 +340,13 @@ export const layerTest = (options: CommonOptions = {}): Layer.Layer<Database, Da
     Database,
     Effect.gen(function* () {
       // A failed attempt is not kept: the next layer tries again.
-      const pending = (testImage ??= Effect.runPromise(Effect.either(makeTestImage)).then((made) => {
-        if (Either.isLeft(made)) testImage = undefined
-        return made
-      }))
+      if (testImage === undefined) {
+        testImage = Effect.runPromise(Effect.either(makeTestImage)).then((made) => {
+          if (Either.isLeft(made)) testImage = undefined
+          return made
+        })
+      }
+      const pending = testImage
       const image = yield* Effect.flatten(Effect.promise(() => pending))
       return (yield* pgliteService(options, image)).service
     })
