@@ -131,7 +131,7 @@ const runArgs = (argv: ReadonlyArray<string>, debug: boolean) => {
             line: `unexpected error: ${error instanceof Error ? error.message : String(error)}`
           }
       return Console.error(`pipetrail: ${safe(line)}`).pipe(
-        Effect.zipRight(debug ? Console.error(Cause.pretty(exit.cause)) : Effect.void),
+        Effect.zipRight(debug ? Console.error(Cause.pretty(exit.cause, { renderErrorCause: true })) : Effect.void),
         Effect.as(code)
       )
     })

@@ -15,7 +15,9 @@ export class InvalidInputError extends Schema.TaggedError<InvalidInputError>()("
 /** The pipeline does not exist in this account and region (`PipelineNotFoundException`). */
 export class PipelineNotFoundError extends Schema.TaggedError<PipelineNotFoundError>()("PipelineNotFoundError", {
   pipelineName: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /** The SDK's own error (name, message, code, request metadata). */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 /** The execution does not exist for that pipeline (`PipelineExecutionNotFoundException`). */
@@ -24,7 +26,9 @@ export class PipelineExecutionNotFoundError extends Schema.TaggedError<PipelineE
   {
     pipelineName: Schema.String,
     pipelineExecutionId: Schema.String,
-    message: Schema.String
+    message: Schema.String,
+    /** The SDK's own error (name, message, code, request metadata). */
+    cause: Schema.optional(Schema.Defect)
   }
 ) {}
 
@@ -32,20 +36,26 @@ export class PipelineExecutionNotFoundError extends Schema.TaggedError<PipelineE
 export class ValidationError extends Schema.TaggedError<ValidationError>()("ValidationError", {
   operation: Operation,
   message: Schema.String,
-  requestId: Schema.optional(Schema.String)
+  requestId: Schema.optional(Schema.String),
+  /** The SDK's own error (name, message, code, request metadata). */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 /** A pagination token was rejected (`InvalidNextTokenException`): restart the listing. */
 export class InvalidNextTokenError extends Schema.TaggedError<InvalidNextTokenError>()("InvalidNextTokenError", {
   operation: Operation,
-  message: Schema.String
+  message: Schema.String,
+  /** The SDK's own error (name, message, code, request metadata). */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 /** The service throttled the request and retries were exhausted. */
 export class ThrottledError extends Schema.TaggedError<ThrottledError>()("ThrottledError", {
   operation: Operation,
   message: Schema.String,
-  requestId: Schema.optional(Schema.String)
+  requestId: Schema.optional(Schema.String),
+  /** The SDK's own error (name, message, code, request metadata). */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 /** The caller is not allowed, or has no valid credentials. */
@@ -54,7 +64,9 @@ export class AccessDeniedError extends Schema.TaggedError<AccessDeniedError>()("
   reason: Schema.Literal("AccessDenied", "Credentials"),
   code: Schema.String,
   message: Schema.String,
-  requestId: Schema.optional(Schema.String)
+  requestId: Schema.optional(Schema.String),
+  /** The SDK's own error (name, message, code, request metadata). */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 /** The service failed (5xx, or an error pipetrail does not know), after retries. */
@@ -63,14 +75,18 @@ export class ServiceFaultError extends Schema.TaggedError<ServiceFaultError>()("
   code: Schema.String,
   message: Schema.String,
   status: Schema.optional(Schema.Number),
-  requestId: Schema.optional(Schema.String)
+  requestId: Schema.optional(Schema.String),
+  /** The SDK's own error (name, message, code, request metadata). */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 /** The request never got an HTTP answer: connection refused or reset, DNS, timeout. */
 export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
   operation: Operation,
   code: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /** The SDK's own error (name, message, code, request metadata). */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 /** An HTTP response as it arrived: status, request id, content type and the body's exact bytes. */
@@ -95,7 +111,9 @@ export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>
   pipelineExecutionId: Schema.optional(Schema.String),
   payload: Schema.Unknown,
   issue: Schema.String,
-  response: Schema.optional(HttpResponse)
+  response: Schema.optional(HttpResponse),
+  /** The SDK's own error, when the SDK could not read the response. */
+  cause: Schema.optional(Schema.Defect)
 }) {
   override get message(): string {
     return `${this.operation} returned a response that does not decode: ${this.issue}`

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Cause, FastCheck as fc } from "effect"
 import { isRetryable } from "../src/CodePipelineError.js"
 import { fromSdkError } from "../src/internal/sdkError.js"
 
@@ -17,5 +18,55 @@ describe("SDK errors", () => {
     const error = fromSdkError({ operation: "ListPipelines" }, new Error("socket hang up"))
     assert.strictEqual(error._tag, "NetworkError")
     assert.isTrue(isRetryable(error))
+  })
+})
+
+// Invariant: every error made from an SDK error (but the input error the caller fixes) keeps it as
+// its cause, name, message and code intact, so Cause.pretty can show the SDK's own words; and the
+// response body the SDK may carry is not copied into it.
+describe("SDK errors keep the SDK's error as their cause", () => {
+  const names = [
+    "PipelineNotFoundException",
+    "PipelineExecutionNotFoundException",
+    "ValidationException",
+    "InvalidNextTokenException",
+    "ThrottlingException",
+    "AccessDeniedException",
+    "ExpiredTokenException",
+    "InternalFailure",
+    "ECONNRESET",
+    "TimeoutError",
+    "Error",
+    "SomethingNew"
+  ]
+  it("for any name, message, code and status", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...names),
+        fc.string({ minLength: 1, maxLength: 40 }),
+        fc.option(fc.constantFrom("ECONNREFUSED", "EPIPE", "Throttling"), { nil: undefined }),
+        fc.option(fc.constantFrom(400, 403, 429, 500, 503), { nil: undefined }),
+        (name, message, code, status) => {
+          const sdk = Object.assign(new Error(message), {
+            name,
+            ...(code === undefined ? {} : { code }),
+            $fault: status !== undefined && status >= 500 ? "server" : "client",
+            $metadata: { ...(status === undefined ? {} : { httpStatusCode: status }), requestId: "req-1" },
+            $response: { statusCode: status, body: "secret body that must not be copied" }
+          })
+          const error = fromSdkError({ operation: "GetPipelineExecution" }, sdk)
+          if (error._tag === "InvalidInputError") return
+          const cause = (error as { readonly cause?: unknown }).cause
+          assert.instanceOf(cause, Error, error._tag)
+          assert.strictEqual((cause as Error).name, name)
+          assert.strictEqual((cause as Error).message, message)
+          assert.strictEqual((cause as Error & { code?: string }).code, code)
+          assert.notInclude(JSON.stringify(cause) + String((cause as Error).stack), "secret body")
+          const pretty = Cause.pretty(Cause.fail(error), { renderErrorCause: true })
+          assert.include(pretty, `[cause]: ${name}: ${message.split("\n")[0]}`)
+        }
+      ),
+      { numRuns: 200 }
+    )
   })
 })

@@ -5,7 +5,12 @@ export class DatabaseError extends Schema.TaggedError<DatabaseError>()("Database
   operation: Schema.String,
   message: Schema.String,
   code: Schema.optional(Schema.String),
-  detail: Schema.optional(Schema.String)
+  detail: Schema.optional(Schema.String),
+  /**
+   * The driver's own error, secrets redacted: its name, message, code, detail, PostgreSQL's
+   * severity, routine and position, and its stack (`Cause.pretty(cause, { renderErrorCause: true })`).
+   */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 const urlCredentials = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@/?#\s]*@/gi
@@ -34,8 +39,22 @@ export const fromCause = (operation: string, cause: unknown, secrets: ReadonlyAr
     operation,
     message: redact(raw, secrets),
     ...(typeof error.code === "string" ? { code: error.code } : {}),
-    ...(typeof error.detail === "string" ? { detail: redact(error.detail, secrets) } : {})
+    ...(typeof error.detail === "string" ? { detail: redact(error.detail, secrets) } : {}),
+    cause: keptCause(cause, redact(raw, secrets), secrets)
   })
+}
+
+/** A redacted copy of the driver's error: the fields that say what happened, none that could carry a secret unredacted. */
+const keptCause = (cause: unknown, message: string, secrets: ReadonlyArray<string>): Error => {
+  const source: Record<string, unknown> = typeof cause === "object" && cause !== null ? { ...cause } : {}
+  const kept = new Error(message)
+  if (cause instanceof Error) kept.name = cause.name
+  for (const field of ["code", "detail", "hint", "severity", "routine", "position", "where", "schema", "table", "constraint"]) {
+    const value = source[field]
+    if (typeof value === "string" || typeof value === "number") Object.assign(kept, { [field]: typeof value === "string" ? redact(value, secrets) : value })
+  }
+  kept.stack = cause instanceof Error && cause.stack !== undefined ? redact(cause.stack, secrets) : `${kept.name}: ${message}`
+  return kept
 }
 
 const transientCodes = new Set([

@@ -52,7 +52,8 @@ export const migrateToLatest = (db: Kysely<any>): Effect.Effect<ReadonlyArray<st
           operation: failed === undefined ? "migrate" : `migrate ${failed.migrationName}`,
           message: base.message,
           ...(base.code === undefined ? {} : { code: base.code }),
-          ...(base.detail === undefined ? {} : { detail: base.detail })
+          ...(base.detail === undefined ? {} : { detail: base.detail }),
+          ...(base.cause === undefined ? {} : { cause: base.cause })
         })
       )
     })

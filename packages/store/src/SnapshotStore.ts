@@ -248,7 +248,8 @@ export const make = Effect.gen(function* () {
             operation: `${which}: ${item.document.pipelineName}/${item.document.pipelineExecutionId} failed`,
             message: culprit.message,
             ...(culprit.code === undefined ? {} : { code: culprit.code }),
-            ...(culprit.detail === undefined ? {} : { detail: culprit.detail })
+            ...(culprit.detail === undefined ? {} : { detail: culprit.detail }),
+            ...(culprit.cause === undefined ? {} : { cause: culprit.cause })
           })
         }
       }

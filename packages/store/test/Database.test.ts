@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Database, DatabaseError, Migrations, SnapshotStore } from "@pipetrail/store"
-import { Effect, FastCheck as fc, Layer, Option, Redacted } from "effect"
+import { Cause, Effect, FastCheck as fc, Layer, Option, Redacted } from "effect"
 import { backends, doc, executionId, freshSource, later, storeLayer } from "./utils.js"
 
 const storeOn = (database: Layer.Layer<Database.Database, DatabaseError.DatabaseError>) =>
@@ -64,9 +64,43 @@ describe("Database", () => {
         assert.notInclude(text, password)
         assert.notInclude(text, encodeURIComponent(password))
         assert.include(error.message, "ECONNREFUSED")
+        // The driver's own error is kept as the cause, and shown by Cause.pretty, redacted too.
+        const pretty = Cause.pretty(Cause.fail(error), { renderErrorCause: true })
+        assert.include(pretty, "[cause]: Error: connect ECONNREFUSED")
+        assert.strictEqual((error.cause as { readonly code?: string } | undefined)?.code, "ECONNREFUSED")
+        assert.notInclude(pretty, password)
       }),
     { timeout: 30_000 }
   )
+
+  it("keeps a driver error's fields as the cause, every secret in them redacted", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 3, maxLength: 20 }).filter((p) => !/[\s@/:?#*]/.test(p)),
+        (password) => {
+          const url = `postgres://app:${password}@db:5432/x`
+          const driver = Object.assign(new Error(`could not connect to ${url}`), {
+            code: "28P01",
+            detail: `password ${password} was refused`,
+            severity: "FATAL",
+            routine: "auth_failed",
+            client: { connectionString: url }
+          })
+          driver.stack = `Error: could not connect to ${url}\n    at connect (pg/lib/client.js:1:1)`
+          const error = DatabaseError.fromCause("connect", driver, [password])
+          const cause = error.cause as Error & Record<string, unknown>
+          assert.strictEqual(cause.code, "28P01")
+          assert.strictEqual(cause.severity, "FATAL")
+          assert.strictEqual(cause.routine, "auth_failed")
+          assert.isUndefined(cause.client)
+          const everything = `${JSON.stringify(error)} ${Cause.pretty(Cause.fail(error), { renderErrorCause: true })} ${cause.stack}`
+          assert.notInclude(everything, password)
+          assert.include(everything, "auth_failed")
+        }
+      ),
+      { numRuns: 100 }
+    )
+  })
 
   it("redacts passwords in connection strings and known secrets", () => {
     assert.strictEqual(

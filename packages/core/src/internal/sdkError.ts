@@ -79,7 +79,23 @@ interface SdkErrorLike {
 const str = (value: unknown): string | undefined => (typeof value === "string" && value.length > 0 ? value : undefined)
 const num = (value: unknown): number | undefined => (typeof value === "number" ? value : undefined)
 
-/** Maps anything the SDK rejects with to exactly one tagged error; unknown errors become a fault. */
+/**
+ * The SDK's error as a cause to keep: its name, message, code, fault and request metadata, and its
+ * stack; not the response it may hold (kept, when it matters, as the error's `response`) nor
+ * anything else it references.
+ */
+const causeOf = (cause: unknown, error: SdkErrorLike, name: string, message: string): Error => {
+  const kept = Object.assign(new Error(message), {
+    name,
+    ...(str(error.code) === undefined ? {} : { code: error.code }),
+    ...(str(error.$fault) === undefined ? {} : { $fault: error.$fault }),
+    ...(error.$metadata === undefined ? {} : { $metadata: { ...error.$metadata } })
+  })
+  if (cause instanceof Error && cause.stack !== undefined) kept.stack = cause.stack
+  return kept
+}
+
+/** Maps anything the SDK rejects with to exactly one tagged error, keeping the SDK's error as its cause; unknown errors become a fault. */
 export const fromSdkError = (context: RequestContext, cause: unknown, raw?: RawResponse): CodePipelineError => {
   const error: SdkErrorLike = typeof cause === "object" && cause !== null ? (cause as SdkErrorLike) : {}
   const { operation } = context
@@ -88,28 +104,31 @@ export const fromSdkError = (context: RequestContext, cause: unknown, raw?: RawR
   const message = str(error.message) ?? (typeof cause === "string" ? cause : `${name} during ${operation}`)
   const status = num(error.$metadata?.httpStatusCode) ?? num(error.$response?.statusCode)
   const requestId = str(error.$metadata?.requestId)
-  const withRequestId = requestId === undefined ? {} : { requestId }
+  // Every error but InvalidInputError keeps the SDK's; those with a request id keep it too.
+  const kept = { cause: causeOf(cause, error, name, message) }
+  const details = { ...(requestId === undefined ? {} : { requestId }), ...kept }
 
   switch (name) {
     case "PipelineNotFoundException":
-      return new PipelineNotFoundError({ pipelineName: context.pipelineName ?? "", message })
+      return new PipelineNotFoundError({ pipelineName: context.pipelineName ?? "", message, ...kept })
     case "PipelineExecutionNotFoundException":
       return new PipelineExecutionNotFoundError({
         pipelineName: context.pipelineName ?? "",
         pipelineExecutionId: context.pipelineExecutionId ?? "",
-        message
+        message,
+        ...kept
       })
     case "ValidationException":
-      return new ValidationError({ operation, message, ...withRequestId })
+      return new ValidationError({ operation, message, ...details })
     case "InvalidNextTokenException":
-      return new InvalidNextTokenError({ operation, message })
+      return new InvalidNextTokenError({ operation, message, ...kept })
   }
-  if (throttlingCodes.has(name) || status === 429) return new ThrottledError({ operation, message, ...withRequestId })
+  if (throttlingCodes.has(name) || status === 429) return new ThrottledError({ operation, message, ...details })
   if (accessDeniedCodes.has(name)) {
-    return new AccessDeniedError({ operation, reason: "AccessDenied", code: name, message, ...withRequestId })
+    return new AccessDeniedError({ operation, reason: "AccessDenied", code: name, message, ...details })
   }
   if (credentialCodes.has(name)) {
-    return new AccessDeniedError({ operation, reason: "Credentials", code: name, message, ...withRequestId })
+    return new AccessDeniedError({ operation, reason: "Credentials", code: name, message, ...details })
   }
   // A 2xx answer the SDK could not deserialize (a string timestamp, a truncated or non-JSON body, a
   // proxy's HTML page): not an AWS error but a malformed response, kept with its bytes.
@@ -125,7 +144,8 @@ export const fromSdkError = (context: RequestContext, cause: unknown, raw?: RawR
       ...(context.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: context.pipelineExecutionId }),
       payload: raw === undefined ? (typeof body === "string" ? body : null) : (jsonOf(raw) ?? null),
       issue: `the SDK could not read the response: ${message.split("\n")[0] ?? message}`,
-      ...(raw === undefined ? {} : { response: raw })
+      ...(raw === undefined ? {} : { response: raw }),
+      ...kept
     })
   }
   // The SDK's own configuration check, before any request: retrying cannot help, and the
@@ -138,16 +158,16 @@ export const fromSdkError = (context: RequestContext, cause: unknown, raw?: RawR
     })
   }
   if (status === undefined && (networkCodes.has(name) || (code !== undefined && networkCodes.has(code)))) {
-    return new NetworkError({ operation, code: code ?? name, message })
+    return new NetworkError({ operation, code: code ?? name, message, ...kept })
   }
   if (status === undefined && error.$fault === undefined && (name === "Error" || name === "TypeError")) {
-    return new NetworkError({ operation, code: code ?? name, message })
+    return new NetworkError({ operation, code: code ?? name, message, ...kept })
   }
   return new ServiceFaultError({
     operation,
     code: name,
     message,
     ...(status === undefined ? {} : { status }),
-    ...withRequestId
+    ...details
   })
 }
