@@ -49,11 +49,24 @@ const keptCause = (cause: unknown, message: string, secrets: ReadonlyArray<strin
   const source: Record<string, unknown> = typeof cause === "object" && cause !== null ? { ...cause } : {}
   const kept = new Error(message)
   if (cause instanceof Error) kept.name = cause.name
-  for (const field of ["code", "detail", "hint", "severity", "routine", "position", "where", "schema", "table", "constraint"]) {
+  for (const field of [
+    "code",
+    "detail",
+    "hint",
+    "severity",
+    "routine",
+    "position",
+    "where",
+    "schema",
+    "table",
+    "constraint"
+  ]) {
     const value = source[field]
-    if (typeof value === "string" || typeof value === "number") Object.assign(kept, { [field]: typeof value === "string" ? redact(value, secrets) : value })
+    if (typeof value === "string" || typeof value === "number")
+      Object.assign(kept, { [field]: typeof value === "string" ? redact(value, secrets) : value })
   }
-  kept.stack = cause instanceof Error && cause.stack !== undefined ? redact(cause.stack, secrets) : `${kept.name}: ${message}`
+  kept.stack =
+    cause instanceof Error && cause.stack !== undefined ? redact(cause.stack, secrets) : `${kept.name}: ${message}`
   return kept
 }
 
