@@ -23,9 +23,12 @@ import {
 } from "effect"
 import * as Canonical from "./Canonical.js"
 import {
-  type CodePipelineError,
+  type GetExecutionError,
   isRetryable,
+  type ListExecutionsError,
+  type ListPipelinesError,
   NetworkError,
+  type Operation,
   ResponseDecodeError,
   ResponseMismatchError
 } from "./CodePipelineError.js"
@@ -33,7 +36,7 @@ import { NextToken, PipelineExecutionId, PipelineName, parse, StageName } from "
 import { validatePageSize } from "./internal/pageSize.js"
 import * as RateLimiter from "./internal/rateLimiter.js"
 import { type Capture, captureRaw, jsonOf, type RawResponse } from "./internal/rawResponse.js"
-import { fromSdkError, type RequestContext } from "./internal/sdkError.js"
+import { fromSdkErrorOf, type RequestContext } from "./internal/sdkError.js"
 import { isTerminal, PipelineExecution } from "./PipelineExecution.js"
 import { PipelineExecutionSummary } from "./PipelineExecutionSummary.js"
 import { PipelineSummary } from "./PipelineSummary.js"
@@ -61,33 +64,37 @@ export interface Observed<A> {
   readonly observedAt: Date
 }
 
-/** The CodePipeline calls pipetrail needs, decoded into domain types, failing only with `CodePipelineError`. */
+/**
+ * The CodePipeline calls pipetrail needs, decoded into domain types. Each fails only with the
+ * errors it can produce (`GetExecutionError`, `ListExecutionsError`, `ListPipelinesError`: subsets
+ * of `CodePipelineError`).
+ */
 export interface CodePipelineService {
   /** Fetches one execution; fails before any request when the name or id is invalid. */
   readonly getPipelineExecution: (
     pipelineName: string,
     pipelineExecutionId: string
-  ) => Effect.Effect<PipelineExecution, CodePipelineError>
+  ) => Effect.Effect<PipelineExecution, GetExecutionError>
   /** `getPipelineExecution` with the time its response arrived: what a snapshot job records. */
   readonly observePipelineExecution: (
     pipelineName: string,
     pipelineExecutionId: string
-  ) => Effect.Effect<Observed<PipelineExecution>, CodePipelineError>
+  ) => Effect.Effect<Observed<PipelineExecution>, GetExecutionError>
   /** Every execution summary of a pipeline, newest first, over all pages. */
   readonly listPipelineExecutions: <E = never>(
     pipelineName: string,
     options?: ListExecutionsOptions<E>
-  ) => Stream.Stream<PipelineExecutionSummary, CodePipelineError | E>
+  ) => Stream.Stream<PipelineExecutionSummary, ListExecutionsError | E>
   /** Every pipeline of the account and region, over all pages. */
   readonly listPipelines: (options?: {
     readonly pageSize?: number
-  }) => Stream.Stream<PipelineSummary, CodePipelineError>
+  }) => Stream.Stream<PipelineSummary, ListPipelinesError>
   /** Polls an execution until it reaches a terminal status; returns that final state. */
   readonly awaitExecution: (
     pipelineName: string,
     pipelineExecutionId: string,
     options?: AwaitOptions
-  ) => Effect.Effect<PipelineExecution, CodePipelineError>
+  ) => Effect.Effect<PipelineExecution, GetExecutionError>
 }
 
 /** The CodePipeline service. */
@@ -198,14 +205,17 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
     )
 
     /** One request; its response body, as it arrived, comes back with the SDK's output. */
-    const attempt = <A>(context: RequestContext, call: (signal: AbortSignal, capture: Capture) => Promise<A>) =>
+    const attempt = <A, Op extends Operation>(
+      context: RequestContext & { readonly operation: Op },
+      call: (signal: AbortSignal, capture: Capture) => Promise<A>
+    ) =>
       limiter.take.pipe(
         Effect.flatMap((ticket) =>
           Effect.suspend(() => {
             const capture: Capture = {}
             return Effect.tryPromise({
               try: async (signal) => ({ output: await call(signal, capture), raw: capture.raw }),
-              catch: (cause) => fromSdkError(context, cause, capture.raw)
+              catch: (cause) => fromSdkErrorOf(context, cause, capture.raw)
             })
           }).pipe(
             Effect.timeoutFail({
@@ -230,7 +240,10 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         semaphore.withPermits(1)
       )
 
-    const send = <A>(context: RequestContext, call: (signal: AbortSignal, capture: Capture) => Promise<A>) =>
+    const send = <A, Op extends Operation>(
+      context: RequestContext & { readonly operation: Op },
+      call: (signal: AbortSignal, capture: Capture) => Promise<A>
+    ) =>
       attempt(context, call).pipe(
         Effect.tapError((error) =>
           isRetryable(error)
@@ -341,7 +354,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
             options.succeededInStage === undefined
               ? undefined
               : yield* parse(StageName, "succeededInStage")(options.succeededInStage)
-          const context: RequestContext = { operation: "ListPipelineExecutions", pipelineName: name }
+          const context = { operation: "ListPipelineExecutions", pipelineName: name } as const
           const decodeSummary = decodeWith(PipelineExecutionSummary, context)
           const onItem =
             (response: RawResponse | undefined) =>
@@ -387,7 +400,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
       Stream.unwrap(
         Effect.gen(function* () {
           const pageSize = yield* validatePageSize(options.pageSize, 1000)
-          const context: RequestContext = { operation: "ListPipelines" }
+          const context = { operation: "ListPipelines" } as const
           const decodePage = decodeWith(Schema.Array(PipelineSummary), context)
           const page = (nextToken: Option.Option<string>) =>
             send(context, (abortSignal, capture) =>

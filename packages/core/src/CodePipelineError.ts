@@ -146,6 +146,36 @@ export class ResponseMismatchError extends Schema.TaggedError<ResponseMismatchEr
   }
 }
 
+/** What any call that sends a request can meet: the service's common errors and unreadable answers. */
+export type RequestError =
+  | ValidationError
+  | ThrottledError
+  | AccessDeniedError
+  | ServiceFaultError
+  | NetworkError
+  | ResponseDecodeError
+
+/** What `getPipelineExecution`, `observePipelineExecution` and `awaitExecution` fail with. */
+export type GetExecutionError =
+  | InvalidInputError
+  | PipelineNotFoundError
+  | PipelineExecutionNotFoundError
+  | ResponseMismatchError
+  | RequestError
+
+/** What `listPipelineExecutions` fails with (besides what its `onMalformed` fails with). */
+export type ListExecutionsError = InvalidInputError | PipelineNotFoundError | InvalidNextTokenError | RequestError
+
+/** What `listPipelines` fails with. */
+export type ListPipelinesError = InvalidInputError | InvalidNextTokenError | RequestError
+
+/** What a call of `operation` fails with. */
+export type ErrorOf<Op extends Operation> = Op extends "GetPipelineExecution"
+  ? GetExecutionError
+  : Op extends "ListPipelineExecutions"
+    ? ListExecutionsError
+    : ListPipelinesError
+
 /** Every way a CodePipeline call can fail. */
 export type CodePipelineError =
   | InvalidInputError

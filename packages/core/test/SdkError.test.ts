@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, FastCheck as fc } from "effect"
+import { Cause, type Effect, FastCheck as fc, type Stream } from "effect"
+import type { CodePipelineService } from "../src/CodePipeline.js"
+import type { Operation } from "../src/CodePipelineError.js"
 import { isRetryable } from "../src/CodePipelineError.js"
-import { fromSdkError } from "../src/internal/sdkError.js"
+import { fromSdkError, fromSdkErrorOf } from "../src/internal/sdkError.js"
 
 // A configuration the SDK refuses before sending anything is the caller's to fix: a typed input
 // error, never retried (retrying a missing region took ten attempts and half a minute).
@@ -68,5 +70,71 @@ describe("SDK errors keep the SDK's error as their cause", () => {
       ),
       { numRuns: 200 }
     )
+  })
+})
+
+// Invariant: each operation fails only with the errors it can produce: the API model's exceptions
+// for that operation, the common ones, and nothing else; an exception the model does not list for
+// it (a faulty endpoint) arrives as a service fault that names it.
+describe("each operation's own errors", () => {
+  const own = {
+    GetPipelineExecution: ["PipelineNotFoundError", "PipelineExecutionNotFoundError"],
+    ListPipelineExecutions: ["PipelineNotFoundError", "InvalidNextTokenError"],
+    ListPipelines: ["InvalidNextTokenError"]
+  } as const
+  const common = [
+    "ValidationError",
+    "ThrottledError",
+    "AccessDeniedError",
+    "ServiceFaultError",
+    "NetworkError",
+    "ResponseDecodeError",
+    "InvalidInputError"
+  ]
+  const exceptions = [
+    "PipelineNotFoundException",
+    "PipelineExecutionNotFoundException",
+    "InvalidNextTokenException",
+    "ValidationException",
+    "ThrottlingException",
+    "AccessDeniedException",
+    "InternalFailure",
+    "ECONNRESET"
+  ]
+
+  it("for any operation and any exception", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<Operation>("GetPipelineExecution", "ListPipelineExecutions", "ListPipelines"),
+        fc.constantFrom(...exceptions),
+        fc.string({ maxLength: 20 }),
+        (operation, name, message) => {
+          const error = fromSdkErrorOf({ operation }, Object.assign(new Error(message || "x"), { name }))
+          const allowed: ReadonlyArray<string> = [...own[operation], ...common]
+          assert.include(allowed, error._tag, `${operation} / ${name}`)
+          const plain = fromSdkError({ operation }, Object.assign(new Error(message || "x"), { name }))
+          if (allowed.includes(plain._tag)) assert.strictEqual(error._tag, plain._tag)
+          else {
+            assert.strictEqual(error._tag, "ServiceFaultError")
+            assert.include(error.message, "does not return")
+          }
+        }
+      ),
+      { numRuns: 200 }
+    )
+  })
+
+  it("and the types say so", () => {
+    type ErrorOfEffect<F> = F extends (...args: never) => Effect.Effect<unknown, infer E> ? E : never
+    type ErrorOfStream<F> = F extends (...args: never) => Stream.Stream<unknown, infer E> ? E : never
+    type Get = ErrorOfEffect<CodePipelineService["getPipelineExecution"]>
+    type ListPipelines = ErrorOfStream<CodePipelineService["listPipelines"]>
+    // Compile-time checks: a page token error cannot come from a single get, nor a missing
+    // pipeline or execution from listing the pipelines.
+    const getCannotPage: Extract<Get, { readonly _tag: "InvalidNextTokenError" }> extends never ? true : false = true
+    const listHasNoPipeline: Extract<ListPipelines, { readonly _tag: "PipelineNotFoundError" }> extends never
+      ? true
+      : false = true
+    assert.isTrue(getCannotPage && listHasNoPipeline)
   })
 })

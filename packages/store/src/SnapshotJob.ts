@@ -300,7 +300,7 @@ export const run = (
         Stream.runDrain,
         Effect.catchIf(
           // What the store refuses ends the run; what CodePipeline refuses fails this pipeline only.
-          (error): error is CodePipelineError.CodePipelineError =>
+          (error): error is CodePipelineError.ListExecutionsError =>
             !(error instanceof DatabaseError.DatabaseError || error instanceof SnapshotStore.InvalidObservationError),
           (error) => fail({ pipelineName, error: error._tag, message: error.message })
         ),

@@ -144,7 +144,7 @@ export {
   StoredDocumentError
 } from "./internal/errors.js"
 
-/** Every way a store call can fail. */
+/** Every way a store read can fail; each read's own type names the ones it can. */
 export type StoreError =
   | DatabaseError
   | SnapshotNotFoundError
@@ -163,17 +163,35 @@ export interface SnapshotStoreService {
   /** Keeps a payload that failed to decode, verbatim; returns its id. */
   readonly recordRejected: (input: RejectedInput) => Effect.Effect<number, DatabaseError>
   /** An execution's states, oldest first, each with its changes from the previous state. */
-  readonly history: (key: ExecutionKey) => Effect.Effect<ReadonlyArray<HistoryEntry>, StoreError>
+  readonly history: (
+    key: ExecutionKey
+  ) => Effect.Effect<
+    ReadonlyArray<HistoryEntry>,
+    DatabaseError | ExecutionNotStoredError | AmbiguousExecutionError | StoredDocumentError
+  >
   /** The latest stored state of an execution, if it is stored. */
-  readonly latest: (key: ExecutionKey) => Effect.Effect<Option.Option<Snapshot>, StoreError>
+  readonly latest: (
+    key: ExecutionKey
+  ) => Effect.Effect<Option.Option<Snapshot>, DatabaseError | AmbiguousExecutionError | StoredDocumentError>
   /** Latest states of executions matching the filter, newest start first. */
-  readonly list: (filter?: ListFilter) => Effect.Effect<ReadonlyArray<Snapshot>, StoreError>
+  readonly list: (filter?: ListFilter) => Effect.Effect<ReadonlyArray<Snapshot>, DatabaseError | StoredDocumentError>
   /** One snapshot by id. */
-  readonly snapshot: (id: number) => Effect.Effect<Snapshot, StoreError>
+  readonly snapshot: (
+    id: number
+  ) => Effect.Effect<Snapshot, DatabaseError | SnapshotNotFoundError | StoredDocumentError>
   /** What changed from snapshot `a` to snapshot `b`. */
-  readonly diffSnapshots: (a: number, b: number) => Effect.Effect<ReadonlyArray<Diff.Change>, StoreError>
+  readonly diffSnapshots: (
+    a: number,
+    b: number
+  ) => Effect.Effect<ReadonlyArray<Diff.Change>, DatabaseError | SnapshotNotFoundError | StoredDocumentError>
   /** What differs between the latest states of two executions. */
-  readonly diffExecutions: (a: ExecutionKey, b: ExecutionKey) => Effect.Effect<ReadonlyArray<Diff.Change>, StoreError>
+  readonly diffExecutions: (
+    a: ExecutionKey,
+    b: ExecutionKey
+  ) => Effect.Effect<
+    ReadonlyArray<Diff.Change>,
+    DatabaseError | ExecutionNotStoredError | AmbiguousExecutionError | StoredDocumentError
+  >
   /** Latest status of every stored execution of a source (optionally of some pipelines): one query. */
   readonly heads: (
     source: Source,

@@ -1,4 +1,4 @@
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Database, SnapshotStore } from "@pipetrail/store"
 import { Effect, Exit, Option } from "effect"
 import { sql } from "kysely"
@@ -446,3 +446,20 @@ for (const backend of backends) {
     })
   })
 }
+
+describe("each read's own errors", () => {
+  it("the types say which reads can miss an execution or a snapshot", () => {
+    type ErrorOf<F> = F extends (...args: never) => Effect.Effect<unknown, infer E> ? E : never
+    type Tag<F> = ErrorOf<F> extends { readonly _tag: infer T } ? T : never
+    type S = SnapshotStore.SnapshotStoreService
+    // Compile-time checks: listing cannot miss anything, reading a snapshot by id cannot be ambiguous.
+    const listMissesNothing: Extract<Tag<S["list"]>, "ExecutionNotStoredError" | "SnapshotNotFoundError"> extends never
+      ? true
+      : false = true
+    const snapshotIsNeverAmbiguous: Extract<Tag<S["snapshot"]>, "AmbiguousExecutionError"> extends never
+      ? true
+      : false = true
+    const historyCanMiss: "ExecutionNotStoredError" extends Tag<S["history"]> ? true : false = true
+    assert.isTrue(listMissesNothing && snapshotIsNeverAmbiguous && historyCanMiss)
+  })
+})

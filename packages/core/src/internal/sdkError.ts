@@ -1,6 +1,7 @@
 import {
   AccessDeniedError,
   type CodePipelineError,
+  type ErrorOf,
   InvalidInputError,
   InvalidNextTokenError,
   NetworkError,
@@ -8,6 +9,7 @@ import {
   PipelineExecutionNotFoundError,
   PipelineNotFoundError,
   ResponseDecodeError,
+  type ResponseMismatchError,
   ServiceFaultError,
   ThrottledError,
   ValidationError
@@ -96,7 +98,11 @@ const causeOf = (cause: unknown, error: SdkErrorLike, name: string, message: str
 }
 
 /** Maps anything the SDK rejects with to exactly one tagged error, keeping the SDK's error as its cause; unknown errors become a fault. */
-export const fromSdkError = (context: RequestContext, cause: unknown, raw?: RawResponse): CodePipelineError => {
+export const fromSdkError = (
+  context: RequestContext,
+  cause: unknown,
+  raw?: RawResponse
+): Exclude<CodePipelineError, ResponseMismatchError> => {
   const error: SdkErrorLike = typeof cause === "object" && cause !== null ? (cause as SdkErrorLike) : {}
   const { operation } = context
   const name = str(error.name) ?? "UnknownError"
@@ -170,4 +176,43 @@ export const fromSdkError = (context: RequestContext, cause: unknown, raw?: RawR
     ...(status === undefined ? {} : { status }),
     ...details
   })
+}
+
+/**
+ * Which of the service's own exceptions each operation can answer with, as the API model lists
+ * them; the common ones (validation, throttling, access, faults) any operation can meet.
+ */
+const modelled: Record<Operation, ReadonlySet<string>> = {
+  GetPipelineExecution: new Set(["PipelineNotFoundError", "PipelineExecutionNotFoundError"]),
+  ListPipelineExecutions: new Set(["PipelineNotFoundError", "InvalidNextTokenError"]),
+  ListPipelines: new Set(["InvalidNextTokenError"])
+}
+
+/**
+ * `fromSdkError` for one operation: an exception the model does not list for it (an endpoint
+ * answering `GetPipelineExecution` with `InvalidNextTokenException`) is a service fault, so each
+ * operation's error type is exactly what it can produce.
+ */
+export const fromSdkErrorOf = <Op extends Operation>(
+  context: RequestContext & { readonly operation: Op },
+  cause: unknown,
+  raw?: RawResponse
+): ErrorOf<Op> => {
+  const error = fromSdkError(context, cause, raw)
+  const ownException =
+    error._tag === "PipelineNotFoundError" ||
+    error._tag === "PipelineExecutionNotFoundError" ||
+    error._tag === "InvalidNextTokenError"
+  const narrowed =
+    ownException && !modelled[context.operation].has(error._tag)
+      ? new ServiceFaultError({
+          operation: context.operation,
+          code: error._tag.replace(/Error$/, "Exception"),
+          message: `${context.operation} answered with an error it does not return: ${error.message}`,
+          ...(error.cause === undefined ? {} : { cause: error.cause })
+        })
+      : error
+  // The check above is what makes this the operation's union; TypeScript cannot follow it through
+  // the generic `Op`, so the result is asserted here, at the SDK boundary.
+  return narrowed as ErrorOf<Op>
 }
