@@ -7,6 +7,7 @@ import {
   Chunk,
   Clock,
   Config,
+  type ConfigError,
   Context,
   Duration,
   Effect,
@@ -494,27 +495,46 @@ export const layer = (config: CodePipelineConfig = {}): Layer.Layer<CodePipeline
   Layer.effect(CodePipeline, make(config)).pipe(Layer.provide(layerClient(config)))
 
 /**
- * The service configured from the environment: `AWS_REGION`, `AWS_PROFILE`,
- * `PIPETRAIL_ENDPOINT_URL`, `PIPETRAIL_MAX_ATTEMPTS`, `PIPETRAIL_REQUESTS_PER_SECOND`,
- * `PIPETRAIL_CONCURRENCY`; fails with a `ConfigError` when a value is malformed.
+ * The configuration `layerConfig` reads when given none: `AWS_REGION`, `AWS_PROFILE`,
+ * `PIPETRAIL_ENDPOINT_URL`, `PIPETRAIL_MAX_ATTEMPTS`, `PIPETRAIL_REQUESTS_PER_SECOND` and
+ * `PIPETRAIL_CONCURRENCY`, each optional; credentials come from the SDK's default chain.
  */
-export const layerConfig = Layer.unwrapEffect(
-  Effect.map(
-    Config.all({
-      region: Config.option(Config.string("AWS_REGION")),
-      profile: Config.option(Config.string("AWS_PROFILE")),
-      endpoint: Config.option(Config.string("PIPETRAIL_ENDPOINT_URL")),
-      maxAttempts: Config.option(Config.integer("PIPETRAIL_MAX_ATTEMPTS")),
-      requestsPerSecond: Config.option(Config.number("PIPETRAIL_REQUESTS_PER_SECOND")),
-      concurrency: Config.option(Config.integer("PIPETRAIL_CONCURRENCY"))
-    }),
-    (options) =>
-      layer(
-        Object.fromEntries(
-          Object.entries(options).flatMap(([key, value]: [string, Option.Option<unknown>]) =>
-            Option.isSome(value) ? [[key, value.value]] : []
-          )
-        ) as CodePipelineConfig
-      )
+export const defaultConfig: Config.Config<CodePipelineConfig> = Config.all({
+  region: Config.option(Config.string("AWS_REGION")),
+  profile: Config.option(Config.string("AWS_PROFILE")),
+  endpoint: Config.option(Config.string("PIPETRAIL_ENDPOINT_URL")),
+  maxAttempts: Config.option(Config.integer("PIPETRAIL_MAX_ATTEMPTS")),
+  requestsPerSecond: Config.option(Config.number("PIPETRAIL_REQUESTS_PER_SECOND")),
+  concurrency: Config.option(Config.integer("PIPETRAIL_CONCURRENCY"))
+}).pipe(
+  Config.map(
+    (c): CodePipelineConfig => ({
+      ...Option.match(c.region, { onNone: () => ({}), onSome: (region) => ({ region }) }),
+      ...Option.match(c.profile, { onNone: () => ({}), onSome: (profile) => ({ profile }) }),
+      ...Option.match(c.endpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) }),
+      ...Option.match(c.maxAttempts, { onNone: () => ({}), onSome: (maxAttempts) => ({ maxAttempts }) }),
+      ...Option.match(c.requestsPerSecond, { onNone: () => ({}), onSome: (requestsPerSecond) => ({ requestsPerSecond }) }),
+      ...Option.match(c.concurrency, { onNone: () => ({}), onSome: (concurrency) => ({ concurrency }) })
+    })
   )
 )
+
+/**
+ * The service configured through `Config`, as `@effect/sql-pg`'s `layerConfig` is: each field a
+ * `Config` of your own (your keys, `Config.redacted` secrets, static credentials), or one
+ * `Config` of the whole; `defaultConfig` (the environment names above) when given nothing. Fails
+ * with a `ConfigError` naming the key when a value is missing or malformed.
+ *
+ * @example
+ * CodePipeline.layerConfig({
+ *   region: Config.string("DEPLOY_REGION"),
+ *   credentials: Config.all({
+ *     accessKeyId: Config.string("DEPLOY_KEY_ID"),
+ *     secretAccessKey: Config.redacted("DEPLOY_SECRET")
+ *   })
+ * })
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<CodePipelineConfig> = defaultConfig
+): Layer.Layer<CodePipeline, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))

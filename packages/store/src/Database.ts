@@ -388,14 +388,36 @@ export const layerSelected = ({ url, dataDir, amcheck, ...common }: Selection): 
       })
   })
 
-/**
- * The store from configuration: `PIPETRAIL_DATABASE_URL` selects PostgreSQL; without it the
- * embedded PGlite store in `PIPETRAIL_DATA_DIR` (default `defaultDataDir()`).
- */
-export const layerConfig: Layer.Layer<Database, DatabaseError | ConfigError.ConfigError> = Layer.unwrapEffect(
-  Effect.gen(function* () {
-    const url = yield* Config.option(Config.redacted("PIPETRAIL_DATABASE_URL"))
-    const dataDir = yield* Config.option(Config.string("PIPETRAIL_DATA_DIR"))
-    return layerSelected({ url, dataDir })
-  })
+/** Which store `layerConfig` opens: PostgreSQL at `url`, else the embedded store in `dataDir`. */
+export interface StoreConfig {
+  readonly url?: Redacted.Redacted<string>
+  /** The embedded store's directory when there is no `url` (default `defaultDataDir()`). */
+  readonly dataDir?: string
+}
+
+/** What `layerConfig` reads when given nothing: `PIPETRAIL_DATABASE_URL` (redacted) and `PIPETRAIL_DATA_DIR`, both optional. */
+export const defaultConfig: Config.Config<StoreConfig> = Config.all({
+  url: Config.option(Config.redacted("PIPETRAIL_DATABASE_URL")),
+  dataDir: Config.option(Config.string("PIPETRAIL_DATA_DIR"))
+}).pipe(
+  Config.map(
+    ({ url, dataDir }): StoreConfig => ({
+      ...Option.match(url, { onNone: () => ({}), onSome: (url) => ({ url }) }),
+      ...Option.match(dataDir, { onNone: () => ({}), onSome: (dataDir) => ({ dataDir }) })
+    })
+  )
 )
+
+/**
+ * The store from `Config`, as `@effect/sql-pg`'s `layerConfig`: a URL selects PostgreSQL; without
+ * one, the embedded store in `dataDir` (default `defaultDataDir()`). Pass `Config`s of your own
+ * (`{ url: Config.redacted("DATABASE_URL") }`), or nothing for `defaultConfig`.
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<StoreConfig> = defaultConfig
+): Layer.Layer<Database, DatabaseError | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.map(Config.unwrap(config), ({ url, dataDir }) =>
+      layerSelected({ url: Option.fromNullable(url), dataDir: Option.fromNullable(dataDir) })
+    )
+  )

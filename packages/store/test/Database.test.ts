@@ -3,8 +3,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Database, DatabaseError, Migrations, SnapshotStore } from "@pipetrail/store"
-import { Cause, Effect, FastCheck as fc, Layer, Option, Redacted } from "effect"
-import { backends, doc, executionId, freshSource, later, storeLayer } from "./utils.js"
+import { Cause, Config, ConfigProvider, Context, Effect, FastCheck as fc, Layer, Option, Redacted } from "effect"
+import { backends, doc, executionId, freshPostgresUrl, freshSource, later, postgresUrl, storeLayer } from "./utils.js"
 
 const storeOn = (database: Layer.Layer<Database.Database, DatabaseError.DatabaseError>) =>
   Layer.provideMerge(Layer.effect(SnapshotStore.SnapshotStore, SnapshotStore.make), database)
@@ -170,5 +170,37 @@ describe("Database.layerTest", () => {
         }
       }).pipe(Effect.orDie),
     { timeout: 120_000 }
+  )
+})
+
+describe("Database.layerConfig", () => {
+  it.live(
+    "opens the store its Config names: the caller's own key for PostgreSQL, the default names for the embedded store",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = join(mkdtempSync(join(tmpdir(), "pipetrail-")), "store")
+        const kindWith = (layer: Layer.Layer<Database.Database, unknown>, keys: Map<string, string>) =>
+          Effect.scoped(Effect.map(Layer.build(layer), (context) => Context.get(context, Database.Database).kind)).pipe(
+            Effect.withConfigProvider(ConfigProvider.fromMap(keys))
+          )
+        assert.strictEqual(
+          yield* kindWith(Database.layerConfig(), new Map([["PIPETRAIL_DATA_DIR", dataDir]])),
+          "pglite"
+        )
+        assert.isTrue(statSync(join(dataDir, "PG_VERSION")).isFile())
+        if (postgresUrl !== undefined) {
+          const kind = yield* Effect.scoped(
+            Effect.flatMap(freshPostgresUrl, ({ url }) =>
+              kindWith(Database.layerConfig({ url: Config.redacted("MY_DATABASE") }), new Map([["MY_DATABASE", url]]))
+            )
+          )
+          assert.strictEqual(kind, "postgres")
+        }
+        const missing = yield* Effect.flip(
+          kindWith(Database.layerConfig({ url: Config.redacted("MY_DATABASE") }), new Map())
+        )
+        assert.include(String(missing), "MY_DATABASE")
+      }).pipe(Effect.orDie),
+    { timeout: 60_000 }
   )
 })
