@@ -513,7 +513,10 @@ export const defaultConfig: Config.Config<CodePipelineConfig> = Config.all({
       ...Option.match(c.profile, { onNone: () => ({}), onSome: (profile) => ({ profile }) }),
       ...Option.match(c.endpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) }),
       ...Option.match(c.maxAttempts, { onNone: () => ({}), onSome: (maxAttempts) => ({ maxAttempts }) }),
-      ...Option.match(c.requestsPerSecond, { onNone: () => ({}), onSome: (requestsPerSecond) => ({ requestsPerSecond }) }),
+      ...Option.match(c.requestsPerSecond, {
+        onNone: () => ({}),
+        onSome: (requestsPerSecond) => ({ requestsPerSecond })
+      }),
       ...Option.match(c.concurrency, { onNone: () => ({}), onSome: (concurrency) => ({ concurrency }) })
     })
   )
@@ -536,5 +539,4 @@ export const defaultConfig: Config.Config<CodePipelineConfig> = Config.all({
  */
 export const layerConfig = (
   config: Config.Config.Wrap<CodePipelineConfig> = defaultConfig
-): Layer.Layer<CodePipeline, ConfigError.ConfigError> =>
-  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
+): Layer.Layer<CodePipeline, ConfigError.ConfigError> => Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
