@@ -1,4 +1,4 @@
-import { CodePipeline } from "@pipetrail/core"
+import { CodePipeline, Identifiers } from "@pipetrail/core"
 import { Emulator } from "@pipetrail/emulator"
 import { Database, SnapshotJob, SnapshotStore } from "@pipetrail/store"
 import { Effect, Layer, Redacted } from "effect"
@@ -31,7 +31,7 @@ export const benchBackfill = async () => {
       emulator,
       database === undefined ? Database.layerPglite() : Database.layerPostgres({ url: Redacted.make(database.url) })
     )
-    const names = emulator.pipelines().map((p) => p.name)
+    const names = emulator.pipelines().map((p) => Identifiers.PipelineName.make(p.name))
     const program = Effect.gen(function* () {
       const summary = yield* SnapshotJob.run({
         source: "bench",

@@ -1,3 +1,4 @@
+import { Identifiers } from "@pipetrail/core"
 import { Database } from "@pipetrail/store"
 import { Redacted } from "effect"
 import { sql } from "kysely"
@@ -74,7 +75,7 @@ export const benchReads = async () => {
       }>`select pipeline_execution_id as id from execution_head order by random() limit ${historySamples + 50}`.execute(
         handle.db.kysely
       )
-    ).rows.map((r) => r.id)
+    ).rows.map((r) => Identifiers.PipelineExecutionId.make(r.id))
     const historyMs: Array<number> = []
     for (const id of ids) historyMs.push(await timed(() => run(handle.store.history({ pipelineExecutionId: id }))))
     const measured = historyMs.slice(50)
@@ -100,7 +101,7 @@ export const benchReads = async () => {
     const pipelines = executions / perPipeline
     const latestMs: Array<number> = []
     for (let i = 0; i < listSamples + 10; i++) {
-      const pipelineName = `pipeline-${i % pipelines}`
+      const pipelineName = Identifiers.PipelineName.make(`pipeline-${i % pipelines}`)
       latestMs.push(
         await timed(async () => {
           const list = await run(handle.store.list({ pipelineName, limit: 1000 }))

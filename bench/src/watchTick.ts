@@ -1,3 +1,4 @@
+import { Identifiers } from "@pipetrail/core"
 import { Emulator } from "@pipetrail/emulator"
 import { Database, SnapshotJob } from "@pipetrail/store"
 import { Effect, Redacted } from "effect"
@@ -19,7 +20,7 @@ export const benchWatchTick = async () => {
         ? Database.layerPglite(counting)
         : Database.layerPostgres({ url: Redacted.make(database.url), ...counting })
     )
-    const names = emulator.pipelines().map((p) => p.name)
+    const names = emulator.pipelines().map((p) => Identifiers.PipelineName.make(p.name))
     const job = { source: "bench", pipelines: names, concurrency: 8, batchSize: 100, incremental: true } as const
     await run(
       Effect.scoped(

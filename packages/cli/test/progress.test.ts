@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { CodePipeline } from "@pipetrail/core"
+import { CodePipeline, Identifiers } from "@pipetrail/core"
 import type { SnapshotJob } from "@pipetrail/store"
 import { Effect, Metric } from "effect"
 import * as Progress from "../src/internal/progress.js"
@@ -35,7 +35,12 @@ describe("progress display", () => {
       const job = Effect.gen(function* () {
         yield* display.onProgress(progress({ pipelinesListed: 1, listed: 40, fetched: 10, stored: 5 }))
         yield* Effect.sleep("450 millis")
-        yield* display.onPipelineDone({ pipelineName: "alpha", fetched: 10, newSnapshots: 5, unchanged: 0 })
+        yield* display.onPipelineDone({
+          pipelineName: Identifiers.PipelineName.make("alpha"),
+          fetched: 10,
+          newSnapshots: 5,
+          unchanged: 0
+        })
         yield* display.onProgress(
           progress({ pipelinesDone: 1, pipelinesListed: 2, listed: 60, fetched: 30, stored: 30 })
         )
@@ -58,7 +63,7 @@ describe("progress display", () => {
 
   it.effect("not a terminal: only the per-pipeline lines; off: nothing; JSON logs: nothing unless asked", () =>
     Effect.gen(function* () {
-      const done = { pipelineName: "beta", fetched: 3, newSnapshots: 1, unchanged: 2 }
+      const done = { pipelineName: Identifiers.PipelineName.make("beta"), fetched: 3, newSnapshots: 1, unchanged: 2 }
       const cases: Array<[Progress.ProgressMode, boolean, string]> = [
         ["auto", false, "beta: 3 fetched, 1 new, 2 unchanged\n"],
         ["plain", false, "beta: 3 fetched, 1 new, 2 unchanged\n"],

@@ -33,7 +33,7 @@ import {
   ResponseDecodeError,
   ResponseMismatchError
 } from "./CodePipelineError.js"
-import { NextToken, PipelineExecutionId, PipelineName, parse, StageName } from "./Identifiers.js"
+import { NextToken, type PipelineExecutionId, type PipelineName, parse, StageName } from "./Identifiers.js"
 import { validatePageSize } from "./internal/pageSize.js"
 import * as RateLimiter from "./internal/rateLimiter.js"
 import { type Capture, captureRaw, jsonOf, type RawResponse } from "./internal/rawResponse.js"
@@ -73,17 +73,17 @@ export interface Observed<A> {
 export interface CodePipelineService {
   /** Fetches one execution; fails before any request when the name or id is invalid. */
   readonly getPipelineExecution: (
-    pipelineName: string,
-    pipelineExecutionId: string
+    pipelineName: PipelineName,
+    pipelineExecutionId: PipelineExecutionId
   ) => Effect.Effect<PipelineExecution, GetExecutionError>
   /** `getPipelineExecution` with the time its response arrived: what a snapshot job records. */
   readonly observePipelineExecution: (
-    pipelineName: string,
-    pipelineExecutionId: string
+    pipelineName: PipelineName,
+    pipelineExecutionId: PipelineExecutionId
   ) => Effect.Effect<Observed<PipelineExecution>, GetExecutionError>
   /** Every execution summary of a pipeline, newest first, over all pages. */
   readonly listPipelineExecutions: <E = never>(
-    pipelineName: string,
+    pipelineName: PipelineName,
     options?: ListExecutionsOptions<E>
   ) => Stream.Stream<PipelineExecutionSummary, ListExecutionsError | E>
   /** Every pipeline of the account and region, over all pages. */
@@ -92,8 +92,8 @@ export interface CodePipelineService {
   }) => Stream.Stream<PipelineSummary, ListPipelinesError>
   /** Polls an execution until it reaches a terminal status; returns that final state. */
   readonly awaitExecution: (
-    pipelineName: string,
-    pipelineExecutionId: string,
+    pipelineName: PipelineName,
+    pipelineExecutionId: PipelineExecutionId,
     options?: AwaitOptions
   ) => Effect.Effect<PipelineExecution, GetExecutionError>
 }
@@ -316,10 +316,9 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
       )
     }
 
-    const observePipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
+    // Names and ids arrive branded: parsed once where they entered the program, not per request.
+    const observePipelineExecution = (name: PipelineName, id: PipelineExecutionId) =>
       Effect.gen(function* () {
-        const name = yield* parse(PipelineName, "pipelineName")(pipelineName)
-        const id = yield* parse(PipelineExecutionId, "pipelineExecutionId")(pipelineExecutionId)
         const context = { operation: "GetPipelineExecution", pipelineName: name, pipelineExecutionId: id } as const
         const { output, raw } = yield* send(context, (abortSignal, capture) =>
           client.send(
@@ -343,13 +342,12 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         return { value, observedAt: new Date(receivedAt) }
       })
 
-    const getPipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
+    const getPipelineExecution = (pipelineName: PipelineName, pipelineExecutionId: PipelineExecutionId) =>
       Effect.map(observePipelineExecution(pipelineName, pipelineExecutionId), (observed) => observed.value)
 
-    const listPipelineExecutions = <E = never>(pipelineName: string, options: ListExecutionsOptions<E> = {}) =>
+    const listPipelineExecutions = <E = never>(name: PipelineName, options: ListExecutionsOptions<E> = {}) =>
       Stream.unwrap(
         Effect.gen(function* () {
-          const name = yield* parse(PipelineName, "pipelineName")(pipelineName)
           const pageSize = yield* validatePageSize(options.pageSize, 100)
           const stage =
             options.succeededInStage === undefined
@@ -428,7 +426,11 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         })
       )
 
-    const awaitExecution = (pipelineName: string, pipelineExecutionId: string, options: AwaitOptions = {}) =>
+    const awaitExecution = (
+      pipelineName: PipelineName,
+      pipelineExecutionId: PipelineExecutionId,
+      options: AwaitOptions = {}
+    ) =>
       getPipelineExecution(pipelineName, pipelineExecutionId).pipe(
         Effect.repeat(untilTerminal(options.schedule ?? Schedule.spaced("5 seconds")))
       )

@@ -1,7 +1,7 @@
 import { Chunk, Clock, Context, Effect, Layer, Schedule, Stream } from "effect"
 import { CodePipeline, type CodePipelineService, type ListExecutionsOptions, untilTerminal } from "./CodePipeline.js"
 import { PipelineExecutionNotFoundError, PipelineNotFoundError } from "./CodePipelineError.js"
-import { PipelineExecutionId, PipelineName, parse } from "./Identifiers.js"
+import type { PipelineExecutionId, PipelineName } from "./Identifiers.js"
 import { validatePageSize } from "./internal/pageSize.js"
 import type { PipelineExecution } from "./PipelineExecution.js"
 import type { PipelineExecutionSummary } from "./PipelineExecutionSummary.js"
@@ -70,16 +70,13 @@ export const makeWithControl = (
     served.set(key, { execution, ...(summary === undefined ? {} : { summary }), put: served.get(key)?.put ?? puts++ })
   }
   for (const { execution, summary } of data.executions) put(execution, summary)
-  const findPipeline = (pipelineName: string) =>
-    Effect.flatMap(parse(PipelineName, "pipelineName")(pipelineName), (name) =>
-      known.has(name)
-        ? Effect.succeed(name)
-        : Effect.fail(new PipelineNotFoundError({ pipelineName: name, message: `pipeline ${name} not found` }))
-    )
-  const getPipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
+  const findPipeline = (name: PipelineName) =>
+    known.has(name)
+      ? Effect.succeed(name)
+      : Effect.fail(new PipelineNotFoundError({ pipelineName: name, message: `pipeline ${name} not found` }))
+  const getPipelineExecution = (pipelineName: PipelineName, id: PipelineExecutionId) =>
     Effect.gen(function* () {
       const name = yield* findPipeline(pipelineName)
-      const id = yield* parse(PipelineExecutionId, "pipelineExecutionId")(pipelineExecutionId)
       const found = served.get(keyOf(name, id))
       if (found === undefined) {
         return yield* new PipelineExecutionNotFoundError({
@@ -90,12 +87,12 @@ export const makeWithControl = (
       }
       return found.execution
     })
-  const observePipelineExecution = (pipelineName: string, pipelineExecutionId: string) =>
+  const observePipelineExecution = (pipelineName: PipelineName, pipelineExecutionId: PipelineExecutionId) =>
     Effect.zipWith(getPipelineExecution(pipelineName, pipelineExecutionId), Clock.currentTimeMillis, (value, now) => ({
       value,
       observedAt: new Date(now)
     }))
-  const listPipelineExecutions = <E = never>(pipelineName: string, options: ListExecutionsOptions<E> = {}) =>
+  const listPipelineExecutions = <E = never>(pipelineName: PipelineName, options: ListExecutionsOptions<E> = {}) =>
     Stream.unwrap(
       Effect.gen(function* () {
         const name = yield* findPipeline(pipelineName)
@@ -113,7 +110,7 @@ export const makeWithControl = (
       })
     )
   const listPipelines = () => Stream.suspend(() => Stream.fromIterable([...pipelines]))
-  const awaitExecution = (pipelineName: string, pipelineExecutionId: string) =>
+  const awaitExecution = (pipelineName: PipelineName, pipelineExecutionId: PipelineExecutionId) =>
     getPipelineExecution(pipelineName, pipelineExecutionId).pipe(
       Effect.repeat(untilTerminal(Schedule.spaced("10 millis")))
     )

@@ -12,13 +12,16 @@ export const make = <const Literals extends readonly [string, ...Array<string>],
   literals: Literals
 ) => {
   const known: ReadonlySet<string> = new Set(literals)
+  const isKnown = (value: string): value is Literals[number] => known.has(value)
+  // An unknown value is branded as such: the brand is nominal, so this is where it is given.
+  const of = (value: string): Literals[number] | Unrecognized<Name> =>
+    isKnown(value) ? value : (value as Unrecognized<Name>)
   const schema = Schema.declare(
     (input: unknown): input is Literals[number] | Unrecognized<Name> => typeof input === "string",
     {
       identifier: name,
       description: `one of ${literals.join(", ")}, or a value unknown to this version of pipetrail`,
-      // A plain string arbitrary stands for the Unrecognized brand, which fast-check cannot type.
-      arbitrary: () => (fc) => fc.oneof(fc.constantFrom(...literals), fc.string()) as never,
+      arbitrary: () => (fc) => fc.oneof(fc.constantFrom(...literals), fc.string().map(of)),
       pretty: () => (value: string) => JSON.stringify(value),
       equivalence: () => (a: string, b: string) => a === b
     }
@@ -26,8 +29,8 @@ export const make = <const Literals extends readonly [string, ...Array<string>],
   return Object.assign(schema, {
     literals,
     /** Whether the value is one of the enum's known literals. */
-    isKnown: (value: string): value is Literals[number] => known.has(value),
+    isKnown,
     /** A raw string (a stored value, say) as the enum: every string is a member, known or not. */
-    of: (value: string): Literals[number] | Unrecognized<Name> => value as Literals[number] | Unrecognized<Name>
+    of
   })
 }

@@ -5,14 +5,14 @@ import {
   CodePipelineClient as SdkClient
 } from "@aws-sdk/client-codepipeline"
 import { assert, describe, it } from "@effect/vitest"
-import { CodePipelineError, ExecutionDocument } from "@pipetrail/core"
+import { CodePipelineError, ExecutionDocument, Identifiers } from "@pipetrail/core"
 import type { Emulator } from "@pipetrail/emulator"
 import { Chunk, Effect, Fiber, Schedule, Stream } from "effect"
-import { credentials, withEmulator } from "./utils.js"
+import { credentials, executionId, pipelineName, withEmulator } from "./utils.js"
 
 const firstOf = (emulator: Emulator.Emulator) => {
   const execution = emulator.executions()[0]!
-  return { name: execution.pipelineName, id: execution.pipelineExecutionId, execution }
+  return { name: pipelineName(execution.pipelineName), id: executionId(execution.pipelineExecutionId), execution }
 }
 
 const rawClient = (emulator: Emulator.Emulator) =>
@@ -56,7 +56,10 @@ describe("CodePipeline over the real SDK against the emulator", () => {
         .find((e) => e.artifactRevisions.length > 1 && e.executionType === "STANDARD")!
       const rollback = emulator.executions().find((e) => e.executionType === "ROLLBACK")!
       for (const source of [withConfig, rollback]) {
-        const e = yield* service.getPipelineExecution(source.pipelineName, source.pipelineExecutionId)
+        const e = yield* service.getPipelineExecution(
+          pipelineName(source.pipelineName),
+          executionId(source.pipelineExecutionId)
+        )
         const last = source.steps[source.steps.length - 1]!
         assert.strictEqual(e.pipelineName, source.pipelineName)
         assert.strictEqual(e.pipelineExecutionId, source.pipelineExecutionId)
@@ -114,7 +117,7 @@ describe("CodePipeline over the real SDK against the emulator", () => {
       })
       const name = emulator.pipelines()[0]!.name
       const summaries = Chunk.toReadonlyArray(
-        yield* Stream.runCollect(service.listPipelineExecutions(name, { pageSize: 5 }))
+        yield* Stream.runCollect(service.listPipelineExecutions(pipelineName(name), { pageSize: 5 }))
       )
       const expected = emulator.executions().filter((e) => e.pipelineName === name)
       assert.strictEqual(summaries.length, 23)
@@ -153,22 +156,27 @@ describe("CodePipeline over the real SDK against the emulator", () => {
     })
   )
 
-  it.scopedLive("fails before any request on an invalid pipeline name or execution id", () =>
-    Effect.gen(function* () {
-      const { emulator, service } = yield* withEmulator()
-      const badName = yield* Effect.flip(
-        service.getPipelineExecution("bad name!", "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4")
-      )
-      assert.strictEqual(badName._tag, "InvalidInputError")
-      assert.include(badName.message, '"bad name!"')
-      const badId = yield* Effect.flip(service.getPipelineExecution("payments", "12345"))
-      assert.strictEqual(badId._tag, "InvalidInputError")
-      const badList = yield* Effect.flip(Stream.runDrain(service.listPipelineExecutions("x".repeat(101))))
-      assert.strictEqual(badList._tag, "InvalidInputError")
-      const badPage = yield* Effect.flip(Stream.runDrain(service.listPipelineExecutions("ok", { pageSize: 101 })))
-      assert.strictEqual(badPage._tag, "InvalidInputError")
-      assert.deepStrictEqual(emulator.stats().requests, {})
-    })
+  it.scopedLive(
+    "an invalid name or id fails to parse, so no request can carry it; a bad page size fails before any",
+    () =>
+      Effect.gen(function* () {
+        const { emulator, service } = yield* withEmulator()
+        // The service takes parsed (branded) names and ids only: parsing is where a bad one stops.
+        const badName = yield* Effect.flip(Identifiers.parse(Identifiers.PipelineName, "pipelineName")("bad name!"))
+        assert.strictEqual(badName._tag, "InvalidInputError")
+        assert.include(badName.message, '"bad name!"')
+        const badId = yield* Effect.flip(
+          Identifiers.parse(Identifiers.PipelineExecutionId, "pipelineExecutionId")("12345")
+        )
+        assert.strictEqual(badId._tag, "InvalidInputError")
+        const tooLong = yield* Effect.flip(Identifiers.parse(Identifiers.PipelineName, "pipelineName")("x".repeat(101)))
+        assert.strictEqual(tooLong._tag, "InvalidInputError")
+        const badPage = yield* Effect.flip(
+          Stream.runDrain(service.listPipelineExecutions(pipelineName("ok"), { pageSize: 101 }))
+        )
+        assert.strictEqual(badPage._tag, "InvalidInputError")
+        assert.deepStrictEqual(emulator.stats().requests, {})
+      })
   )
 
   it.scopedLive("maps not-found answers to their tagged errors with the identifiers", () =>
@@ -176,17 +184,24 @@ describe("CodePipeline over the real SDK against the emulator", () => {
       const { emulator, service } = yield* withEmulator()
       const { name } = firstOf(emulator)
       const noPipeline = yield* Effect.flip(
-        service.getPipelineExecution("missing-pipeline", "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4")
+        service.getPipelineExecution(
+          pipelineName("missing-pipeline"),
+          executionId("3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4")
+        )
       )
       assert.strictEqual(noPipeline._tag, "PipelineNotFoundError")
       assert.strictEqual((noPipeline as CodePipelineError.PipelineNotFoundError).pipelineName, "missing-pipeline")
-      const noExecution = yield* Effect.flip(service.getPipelineExecution(name, "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4"))
+      const noExecution = yield* Effect.flip(
+        service.getPipelineExecution(name, executionId("3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4"))
+      )
       assert.strictEqual(noExecution._tag, "PipelineExecutionNotFoundError")
       assert.strictEqual(
         (noExecution as CodePipelineError.PipelineExecutionNotFoundError).pipelineExecutionId,
         "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4"
       )
-      const noPipelineList = yield* Effect.flip(Stream.runDrain(service.listPipelineExecutions("missing-pipeline")))
+      const noPipelineList = yield* Effect.flip(
+        Stream.runDrain(service.listPipelineExecutions(pipelineName("missing-pipeline")))
+      )
       assert.strictEqual(noPipelineList._tag, "PipelineNotFoundError")
       // not-found is not retried
       assert.strictEqual(emulator.stats().requests.GetPipelineExecution, 2)
@@ -292,7 +307,11 @@ describe("CodePipeline over the real SDK against the emulator", () => {
         { maxAttempts: 20, concurrency: 4 }
       )
       const ids = emulator.executions().map((e) => [e.pipelineName, e.pipelineExecutionId] as const)
-      const results = yield* Effect.forEach(ids, ([n, i]) => service.getPipelineExecution(n, i), { concurrency: 4 })
+      const results = yield* Effect.forEach(
+        ids,
+        ([n, i]) => service.getPipelineExecution(pipelineName(n), executionId(i)),
+        { concurrency: 4 }
+      )
       assert.deepStrictEqual(
         results.map((r) => r.pipelineExecutionId),
         ids.map(([, i]) => i)
@@ -314,7 +333,9 @@ describe("CodePipeline over the real SDK against the emulator", () => {
         { requestsPerSecond: 12, maxRequestsPerSecond: 12, concurrency: 4, maxAttempts: 1 }
       )
       const ids = emulator.executions().map((e) => [e.pipelineName, e.pipelineExecutionId] as const)
-      yield* Effect.forEach(ids, ([n, i]) => service.getPipelineExecution(n, i), { concurrency: 4 })
+      yield* Effect.forEach(ids, ([n, i]) => service.getPipelineExecution(pipelineName(n), executionId(i)), {
+        concurrency: 4
+      })
       assert.strictEqual(emulator.stats().throttled, 0)
       assert.strictEqual(emulator.stats().requests.GetPipelineExecution, 15)
     })
@@ -330,7 +351,11 @@ describe("CodePipeline over the real SDK against the emulator", () => {
         { requestsPerSecond: 100, maxRequestsPerSecond: 200, concurrency: 8, maxAttempts: 30 }
       )
       const ids = emulator.executions().map((e) => [e.pipelineName, e.pipelineExecutionId] as const)
-      const results = yield* Effect.forEach(ids, ([n, i]) => service.getPipelineExecution(n, i), { concurrency: 8 })
+      const results = yield* Effect.forEach(
+        ids,
+        ([n, i]) => service.getPipelineExecution(pipelineName(n), executionId(i)),
+        { concurrency: 8 }
+      )
       assert.strictEqual(results.length, 60)
       const stats = emulator.stats()
       assert.isAbove(stats.throttled, 0)
@@ -349,11 +374,14 @@ describe("CodePipeline over the real SDK against the emulator", () => {
         trigger: { triggerType: "ScheduledTrigger", triggerDetail: "cron(0 12 * * ? *)" },
         executionMode: "SERIAL"
       })
-      const e = yield* service.getPipelineExecution(base.pipelineName, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee")
+      const e = yield* service.getPipelineExecution(
+        pipelineName(base.pipelineName),
+        executionId("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee")
+      )
       assert.strictEqual(e.status, "Paused")
       assert.strictEqual(e.trigger?.triggerType, "ScheduledTrigger")
       assert.strictEqual(e.executionMode, "SERIAL")
-      const listed = yield* Stream.runCollect(service.listPipelineExecutions(base.pipelineName))
+      const listed = yield* Stream.runCollect(service.listPipelineExecutions(pipelineName(base.pipelineName)))
       assert.isTrue(Chunk.some(listed, (s) => s.status === "Paused"))
     })
   )
@@ -366,7 +394,9 @@ describe("CodePipeline over the real SDK against the emulator", () => {
       })
       let decodeErrors = 0
       for (const e of emulator.executions()) {
-        const result = yield* Effect.either(service.getPipelineExecution(e.pipelineName, e.pipelineExecutionId))
+        const result = yield* Effect.either(
+          service.getPipelineExecution(pipelineName(e.pipelineName), executionId(e.pipelineExecutionId))
+        )
         if (result._tag === "Left") {
           const error = result.left
           assert.strictEqual(error._tag, "ResponseDecodeError")
@@ -402,11 +432,13 @@ describe("CodePipeline over the real SDK against the emulator", () => {
       emulator.setFaults({ malformedRate: 1, malformedOperations: ["ListPipelineExecutions"] })
       const seen: Array<CodePipelineError.ResponseDecodeError> = []
       const summaries = yield* Stream.runCollect(
-        service.listPipelineExecutions(name, { onMalformed: (error) => Effect.sync(() => void seen.push(error)) })
+        service.listPipelineExecutions(pipelineName(name), {
+          onMalformed: (error) => Effect.sync(() => void seen.push(error))
+        })
       )
       const malformed = seen.length
       assert.strictEqual(Chunk.size(summaries) + malformed, 5)
-      const failed = yield* Effect.either(Stream.runDrain(service.listPipelineExecutions(name)))
+      const failed = yield* Effect.either(Stream.runDrain(service.listPipelineExecutions(pipelineName(name))))
       if (malformed > 0) {
         assert.strictEqual(failed._tag, "Left")
         assert.deepStrictEqual(seen[0]!.operation, "ListPipelineExecutions")
@@ -425,7 +457,7 @@ describe("CodePipeline over the real SDK against the emulator", () => {
           .executions()
           .find((e) => e.startTime + e.steps[e.steps.length - 1]!.at > emulator.now())!
         const fiber = yield* Effect.fork(
-          service.awaitExecution(running.pipelineName, running.pipelineExecutionId, {
+          service.awaitExecution(pipelineName(running.pipelineName), executionId(running.pipelineExecutionId), {
             schedule: Schedule.spaced("20 millis")
           })
         )
@@ -445,8 +477,10 @@ describe("CodePipeline over the real SDK against the emulator", () => {
         scenario: { seed: 13, pipelines: 1, executionsPerPipeline: 2, running: 0 }
       })
       const name = emulator.pipelines()[0]!.name
-      const [summary] = Chunk.toReadonlyArray(yield* Stream.runCollect(service.listPipelineExecutions(name)))
-      const detail = yield* service.getPipelineExecution(name, summary!.pipelineExecutionId)
+      const [summary] = Chunk.toReadonlyArray(
+        yield* Stream.runCollect(service.listPipelineExecutions(pipelineName(name)))
+      )
+      const detail = yield* service.getPipelineExecution(pipelineName(name), executionId(summary!.pipelineExecutionId))
       const doc = yield* ExecutionDocument.make(detail, summary)
       assert.isDefined(doc.startTime)
       assert.isDefined(doc.lastUpdateTime)

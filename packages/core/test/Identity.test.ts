@@ -4,7 +4,7 @@ import type { CodePipelineClient as SdkClient } from "@aws-sdk/client-codepipeli
 import { assert, describe, it } from "@effect/vitest"
 import { CodePipeline, ExecutionDocument, PipelineExecution, PipelineExecutionSummary } from "@pipetrail/core"
 import { Context, Effect, Either, Exit, FastCheck as fc, Layer, Schema } from "effect"
-import { credentials } from "./utils.js"
+import { credentials, executionId, pipelineName } from "./utils.js"
 
 // Invariant: a GetPipelineExecution answer becomes an execution only if it is about the execution
 // asked for (same id; same pipeline name, or none, then taken from the request); anything else is a
@@ -53,7 +53,7 @@ describe("response identity over the real SDK", () => {
     Effect.gen(function* () {
       let answer = ""
       const service = yield* serviceAt(yield* endpoint(() => ({ body: answer })))
-      const get = service.getPipelineExecution(asked.pipelineName, asked.pipelineExecutionId)
+      const get = service.getPipelineExecution(pipelineName(asked.pipelineName), executionId(asked.pipelineExecutionId))
 
       answer = body({ pipelineName: asked.pipelineName, pipelineExecutionId: "0e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b" })
       const otherExecution = yield* Effect.flip(get)
@@ -126,7 +126,9 @@ describe("raw responses over the real SDK", () => {
       const service = yield* serviceAt(yield* endpoint(() => answer))
       for (const [what, body, type] of shapes) {
         answer = { body, type }
-        const error = yield* Effect.flip(service.getPipelineExecution(asked.pipelineName, asked.pipelineExecutionId))
+        const error = yield* Effect.flip(
+          service.getPipelineExecution(pipelineName(asked.pipelineName), executionId(asked.pipelineExecutionId))
+        )
         assert.include(["ResponseDecodeError", "ResponseMismatchError"], error._tag, what)
         if (error._tag !== "ResponseDecodeError" && error._tag !== "ResponseMismatchError") continue
         assert.isDefined(error.response, what)
@@ -147,7 +149,10 @@ describe("raw responses over the real SDK", () => {
         }),
         type: "application/x-amz-json-1.1"
       }
-      const execution = yield* service.getPipelineExecution(asked.pipelineName, asked.pipelineExecutionId)
+      const execution = yield* service.getPipelineExecution(
+        pipelineName(asked.pipelineName),
+        executionId(asked.pipelineExecutionId)
+      )
       const encoded = ExecutionDocument.encode(yield* ExecutionDocument.make(execution)) as Record<string, any>
       assert.deepStrictEqual(encoded.newTopLevel, { shipped: "2027" })
       assert.strictEqual(encoded.artifactRevisions[0].newInRevision, 7)
@@ -182,7 +187,7 @@ describe("response identity, as a property", () => {
           }
           const exit = await Effect.runPromiseExit(
             Effect.flatMap(CodePipeline.make({ maxAttempts: 1, requestsPerSecond: 1000 }), (service) =>
-              service.getPipelineExecution(askedName, askedId)
+              service.getPipelineExecution(pipelineName(askedName), executionId(askedId))
             ).pipe(Effect.provide(answering(() => ({ pipelineExecution: execution }))))
           )
           const same = pipelineExecutionId === askedId && (bodyName === undefined || bodyName === askedName)

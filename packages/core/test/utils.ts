@@ -1,4 +1,4 @@
-import { CodePipeline } from "@pipetrail/core"
+import { CodePipeline, Identifiers } from "@pipetrail/core"
 import { Emulator } from "@pipetrail/emulator"
 import { Context, Effect, Layer, Redacted } from "effect"
 
@@ -31,3 +31,7 @@ export const withEmulator = (options: Emulator.EmulatorOptions = {}, overrides: 
     const service = Context.get(context, CodePipeline.CodePipeline)
     return { emulator, service }
   })
+
+/** A pipeline name or execution id, branded as the service takes them (checked: a bad one throws). */
+export const pipelineName = (name: string) => Identifiers.PipelineName.make(name)
+export const executionId = (id: string) => Identifiers.PipelineExecutionId.make(id)

@@ -2,7 +2,13 @@
 // with the types they take and give (options, progress, per-pipeline counts, summary, ticks). A
 // run's steps (list, fetch, record, count, report) share its counters and failure list; split
 // apart, each would need them passed in.
-import { CodePipeline, type CodePipelineError, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
+import {
+  CodePipeline,
+  type CodePipelineError,
+  ExecutionDocument,
+  type Identifiers,
+  PipelineExecution
+} from "@pipetrail/core"
 import { Cause, Chunk, Data, Duration, Effect, Exit, Ref, Schedule, Stream } from "effect"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
@@ -29,8 +35,8 @@ export const rejectionOf = (
 export interface JobOptions {
   /** The source label recorded with every snapshot and the run. */
   readonly source: string
-  /** Pipeline names, or every pipeline of the account and region. */
-  readonly pipelines: ReadonlyArray<string> | "all"
+  /** Pipeline names (parsed where they came in: `Identifiers.parse`), or every pipeline of the account and region. */
+  readonly pipelines: ReadonlyArray<Identifiers.PipelineName> | "all"
   /** Only executions that started at or after this time. */
   readonly since?: Date
   /** At most this many executions per pipeline (the newest). */
@@ -68,7 +74,7 @@ export interface JobProgress {
 
 /** One pipeline's own counts, when it is done. */
 export interface PipelineDone {
-  readonly pipelineName: string
+  readonly pipelineName: Identifiers.PipelineName
   readonly fetched: number
   readonly newSnapshots: number
   readonly unchanged: number
@@ -80,8 +86,8 @@ export const describePipelineDone = (done: PipelineDone): string =>
 
 /** One execution or pipeline that could not be fetched. */
 export interface Failure {
-  readonly pipelineName: string
-  readonly pipelineExecutionId?: string
+  readonly pipelineName: Identifiers.PipelineName
+  readonly pipelineExecutionId?: Identifiers.PipelineExecutionId
   readonly error: string
   readonly message: string
 }
@@ -190,7 +196,7 @@ export const run = (
 
     const headsByPipeline = new Map<string, Map<string, SnapshotStore.Head>>()
 
-    const processPipeline = (pipelineName: string) => {
+    const processPipeline = (pipelineName: Identifiers.PipelineName) => {
       // This pipeline's own counts, for its progress line.
       const mine = { fetched: 0, newSnapshots: 0, unchanged: 0 }
       const known = headsByPipeline.get(pipelineName) ?? new Map<string, SnapshotStore.Head>()
@@ -334,9 +340,7 @@ export const run = (
     const pipelines = yield* Effect.gen(function* () {
       const names =
         options.pipelines === "all"
-          ? Chunk.toReadonlyArray(
-              yield* Stream.runCollect(Stream.map(codepipeline.listPipelines(), (p) => p.name as string))
-            )
+          ? Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.map(codepipeline.listPipelines(), (p) => p.name)))
           : options.pipelines
       yield* advance({ pipelines: names.length })
       if (options.incremental) {

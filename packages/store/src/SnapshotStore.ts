@@ -1,4 +1,4 @@
-import type { Diff, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
+import type { Diff, ExecutionDocument, Identifiers, PipelineExecution } from "@pipetrail/core"
 import { Context, Effect, Layer, type Option } from "effect"
 import { Database } from "./Database.js"
 import { DatabaseError, fromCause } from "./DatabaseError.js"
@@ -14,6 +14,10 @@ import { makeReads } from "./internal/reads.js"
 import { makeRecordRejected } from "./internal/rejected.js"
 import { makeRuns } from "./internal/runs.js"
 import { type Pending, writeBatch } from "./internal/write.js"
+
+/** A pipeline name and an execution id, as core brands them. */
+type PipelineName = Identifiers.PipelineName
+type PipelineExecutionId = Identifiers.PipelineExecutionId
 
 /** Where a snapshot came from: an AWS account and region (`aws:123456789012:eu-west-1`) or a label. */
 export type Source = string
@@ -36,8 +40,8 @@ export interface RecordInput {
  * `unchanged`; the state it belongs to (its row and its place in the history, after this write).
  */
 export interface RecordResult {
-  readonly pipelineName: string
-  readonly pipelineExecutionId: string
+  readonly pipelineName: PipelineName
+  readonly pipelineExecutionId: PipelineExecutionId
   readonly outcome: "new" | "unchanged"
   readonly snapshotId: number
   readonly seq: number
@@ -47,8 +51,8 @@ export interface RecordResult {
 export interface Snapshot {
   readonly id: number
   readonly source: Source
-  readonly pipelineName: string
-  readonly pipelineExecutionId: string
+  readonly pipelineName: PipelineName
+  readonly pipelineExecutionId: PipelineExecutionId
   /** 1 for the first state stored, then 2, 3…: the state's position in the execution's history. */
   readonly seq: number
   readonly status: PipelineExecution.PipelineExecutionStatus
@@ -67,16 +71,16 @@ export interface HistoryEntry {
 
 /** Which execution: the id, narrowed by source and pipeline when the id alone is ambiguous. */
 export interface ExecutionKey {
-  readonly pipelineExecutionId: string
-  readonly pipelineName?: string
+  readonly pipelineExecutionId: PipelineExecutionId
+  readonly pipelineName?: PipelineName
   readonly source?: Source
 }
 
 /** Filters of `list`. */
 export interface ListFilter {
   readonly source?: Source
-  readonly pipelineName?: string
-  readonly status?: string
+  readonly pipelineName?: PipelineName
+  readonly status?: PipelineExecution.PipelineExecutionStatus
   /** Executions that started at or after this time. */
   readonly since?: Date
   /** Executions that started before this time. */
@@ -88,8 +92,8 @@ export interface ListFilter {
 /** The latest stored state of an execution, as `watch` needs it. */
 export interface Head {
   readonly source: Source
-  readonly pipelineName: string
-  readonly pipelineExecutionId: string
+  readonly pipelineName: PipelineName
+  readonly pipelineExecutionId: PipelineExecutionId
   readonly status: PipelineExecution.PipelineExecutionStatus
   readonly seq: number
 }

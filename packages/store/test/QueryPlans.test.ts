@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
+import { PipelineExecution } from "@pipetrail/core"
 import { Database, SnapshotStore } from "@pipetrail/store"
 import { Context, Effect, Layer, Redacted } from "effect"
 import type { CompiledQuery, LogEvent } from "kysely"
-import { doc, executionId, freshPostgresUrl, freshSource, later, postgresUrl } from "./utils.js"
+import { doc, executionId, freshPostgresUrl, freshSource, later, pipelineName, postgresUrl } from "./utils.js"
 
 // The plans behind the reads that must stay fast on a large store (bench 6 and 7): checked on the
 // queries the store really sends, with sequential scans, bitmap scans and sorts priced out, so the plan shows whether an index can
@@ -76,8 +77,13 @@ for (const backend of backends) {
             })
 
           for (const filter of [
-            { pipelineName: "payments-api", limit: 1000 },
-            { source, pipelineName: "payments-api", status: "InProgress", limit: 3 }
+            { pipelineName: pipelineName("payments-api"), limit: 1000 },
+            {
+              source,
+              pipelineName: pipelineName("payments-api"),
+              status: PipelineExecution.PipelineExecutionStatus.of("InProgress"),
+              limit: 3
+            }
           ]) {
             const plan = yield* planOf(store.list(filter))
             const types = plan.map((n) => n["Node Type"])
@@ -90,7 +96,7 @@ for (const backend of backends) {
             )
           }
           // The rows come back newest first, as the plan promises.
-          const listed = yield* store.list({ source, pipelineName: "payments-api" })
+          const listed = yield* store.list({ source, pipelineName: pipelineName("payments-api") })
           assert.deepStrictEqual(
             listed.map((s) => s.document.startTime?.toISOString()),
             [4, 3, 2, 1, 0].map((i) => new Date(Date.UTC(2026, 5, 1, 10, i)).toISOString())

@@ -1,8 +1,9 @@
 import { assert, describe, it, layer } from "@effect/vitest"
+import { Identifiers } from "@pipetrail/core"
 import { Database, SnapshotStore } from "@pipetrail/store"
 import { Effect, Exit, Option } from "effect"
 import { sql } from "kysely"
-import { backends, doc, executionId, freshSource, storeLayer } from "./utils.js"
+import { backends, doc, executionId, freshSource, pipelineName, storeLayer } from "./utils.js"
 
 const t = (minutes: number) => new Date(Date.UTC(2026, 5, 1, 10, minutes))
 
@@ -309,7 +310,7 @@ for (const backend of backends) {
           )
           const sinceJune2 = yield* store.list({
             source,
-            pipelineName: "payments-api",
+            pipelineName: pipelineName("payments-api"),
             since: new Date("2026-06-02T00:00:00Z")
           })
           assert.deepStrictEqual(
@@ -318,7 +319,11 @@ for (const backend of backends) {
           )
           const limited = yield* store.list({ source, limit: 1 })
           assert.strictEqual(limited.length, 1)
-          const injection = yield* store.list({ source, pipelineName: "x' or '1'='1" })
+          // A name that bypassed parsing (a JavaScript caller) still reaches SQL only as a parameter.
+          const injection = yield* store.list({
+            source,
+            pipelineName: Identifiers.PipelineName.make("x' or '1'='1", true)
+          })
           assert.strictEqual(injection.length, 0)
           const diff = yield* store.diffExecutions(
             { pipelineExecutionId: ids[0]!, source },

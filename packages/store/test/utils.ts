@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { ExecutionDocument } from "@pipetrail/core"
+import { ExecutionDocument, Identifiers } from "@pipetrail/core"
 import { Database, SnapshotStore } from "@pipetrail/store"
 import { Effect, Either, Layer, Redacted } from "effect"
 import pg from "pg"
@@ -75,7 +75,7 @@ export const later = () => {
 }
 
 /** A random execution id. */
-export const executionId = () => randomUUID()
+export const executionId = () => Identifiers.PipelineExecutionId.make(randomUUID())
 
 const base = {
   pipelineName: "payments-api",
@@ -109,3 +109,6 @@ export const doc = (id: string, patch: Record<string, unknown> = {}): ExecutionD
   if (Either.isLeft(result)) throw new Error(result.left.message)
   return result.right
 }
+
+/** A pipeline name, branded as the store takes it (a bad one throws). */
+export const pipelineName = (name: string) => Identifiers.PipelineName.make(name)

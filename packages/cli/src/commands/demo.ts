@@ -1,6 +1,6 @@
 import { join } from "node:path"
 import { Command, Options } from "@effect/cli"
-import { CodePipeline } from "@pipetrail/core"
+import { CodePipeline, Identifiers } from "@pipetrail/core"
 import type { Emulator } from "@pipetrail/emulator"
 import { Database, SnapshotJob, SnapshotStore } from "@pipetrail/store"
 import { Clock, Console, Context, Effect, Layer, Option, Redacted } from "effect"
@@ -75,7 +75,9 @@ export const demo = Command.make("demo", options, (c) =>
     const store = yield* SnapshotStore.SnapshotStore
     const db = yield* Database.Database
     const source = `demo:${new Date().toISOString()}`
-    const pipelines = em.pipelines().map((p) => p.name)
+    const pipelines = yield* Effect.forEach(em.pipelines(), (p) =>
+      Identifiers.parse(Identifiers.PipelineName, "pipeline")(p.name)
+    )
     const dir = Option.getOrElse(c.dataDir, demoDataDir)
     yield* Console.log(`pipetrail demo: emulator at ${em.url}, embedded store in ${dir}`)
 
@@ -94,7 +96,11 @@ export const demo = Command.make("demo", options, (c) =>
     const changed = running[0]
     if (changed !== undefined) {
       yield* step(`history of ${changed.pipelineName} ${changed.pipelineExecutionId}`)
-      const history = yield* store.history({ pipelineExecutionId: changed.pipelineExecutionId, source })
+      const pipelineExecutionId = yield* Identifiers.parse(
+        Identifiers.PipelineExecutionId,
+        "execution"
+      )(changed.pipelineExecutionId)
+      const history = yield* store.history({ pipelineExecutionId, source })
       yield* Output.print("table", {
         columns: ["seq", "snapshot", "status", "first_seen", "changes"],
         rows: history.map((h) => [

@@ -1,5 +1,5 @@
 import { Command, Options } from "@effect/cli"
-import { ExecutionDocument } from "@pipetrail/core"
+import { ExecutionDocument, Identifiers, PipelineExecution } from "@pipetrail/core"
 import { SnapshotStore } from "@pipetrail/store"
 import { Effect, Option } from "effect"
 import { globalOptions } from "../Global.js"
@@ -27,9 +27,16 @@ export const executions = Command.make(
       const store = yield* SnapshotStore.SnapshotStore
       const since = yield* sinceOption(c.since)
       if (!(c.limit >= 1)) return yield* new UsageError({ message: `--limit must be at least 1, got ${c.limit}` })
+      const pipeline = yield* Effect.transposeMapOption(
+        c.pipeline,
+        Identifiers.parse(Identifiers.PipelineName, "--pipeline")
+      )
       const list = yield* store.list({
-        ...Option.match(c.pipeline, { onNone: () => ({}), onSome: (pipelineName) => ({ pipelineName }) }),
-        ...Option.match(c.status, { onNone: () => ({}), onSome: (status) => ({ status }) }),
+        ...Option.match(pipeline, { onNone: () => ({}), onSome: (pipelineName) => ({ pipelineName }) }),
+        ...Option.match(c.status, {
+          onNone: () => ({}),
+          onSome: (status) => ({ status: PipelineExecution.PipelineExecutionStatus.of(status) })
+        }),
         ...Option.match(c.source, { onNone: () => ({}), onSome: (source) => ({ source }) }),
         ...(since === undefined ? {} : { since }),
         limit: c.limit

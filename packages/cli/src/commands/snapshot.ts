@@ -91,7 +91,7 @@ const jobOptions = <C extends Selection & Globals>(c: C, incremental: boolean) =
     const display = yield* Progress.display(c.quiet ? "off" : c.progress, c.logFormat === "json")
     const options = {
       source,
-      pipelines: c.allPipelines ? ("all" as const) : [...new Set(pipelines as ReadonlyArray<string>)],
+      pipelines: c.allPipelines ? ("all" as const) : [...new Set(pipelines)],
       ...(since === undefined ? {} : { since }),
       ...(Option.isSome(c.maxExecutions) ? { maxExecutions: c.maxExecutions.value } : {}),
       concurrency: c.concurrency,

@@ -15,8 +15,15 @@ export const keyOptions = {
 
 /** The execution key from an id argument and the narrowing options. */
 export const keyOf = (id: string, c: { pipeline: Option.Option<string>; source: Option.Option<string> }) =>
-  Effect.map(Identifiers.parse(Identifiers.PipelineExecutionId, "execution-id")(id), (pipelineExecutionId) => ({
-    pipelineExecutionId,
-    ...Option.match(c.pipeline, { onNone: () => ({}), onSome: (pipelineName) => ({ pipelineName }) }),
-    ...Option.match(c.source, { onNone: () => ({}), onSome: (source) => ({ source }) })
-  }))
+  Effect.gen(function* () {
+    const pipelineExecutionId = yield* Identifiers.parse(Identifiers.PipelineExecutionId, "execution-id")(id)
+    const pipelineName = yield* Effect.transposeMapOption(
+      c.pipeline,
+      Identifiers.parse(Identifiers.PipelineName, "--pipeline")
+    )
+    return {
+      pipelineExecutionId,
+      ...Option.match(pipelineName, { onNone: () => ({}), onSome: (pipelineName) => ({ pipelineName }) }),
+      ...Option.match(c.source, { onNone: () => ({}), onSome: (source) => ({ source }) })
+    }
+  })

@@ -2,13 +2,13 @@
  * The building blocks of the store's write path (`write.ts`, `replay.ts`): observations, their
  * order, a state's placement, and the statements that insert states and log observations.
  */
-import { Canonical, ExecutionDocument } from "@pipetrail/core"
+import { Canonical, ExecutionDocument, type Identifiers } from "@pipetrail/core"
 import { sql } from "kysely"
 
 /** What recording one observation did (see `SnapshotStore.RecordResult`). */
 export interface Recorded {
-  readonly pipelineName: string
-  readonly pipelineExecutionId: string
+  readonly pipelineName: Identifiers.PipelineName
+  readonly pipelineExecutionId: Identifiers.PipelineExecutionId
   readonly outcome: "new" | "unchanged"
   readonly snapshotId: number
   readonly seq: number

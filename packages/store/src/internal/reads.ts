@@ -1,4 +1,4 @@
-import { Diff, ExecutionDocument, PipelineExecution } from "@pipetrail/core"
+import { Diff, ExecutionDocument, Identifiers, PipelineExecution } from "@pipetrail/core"
 import { Effect, Either, Option } from "effect"
 import { sql } from "kysely"
 import type { DatabaseService } from "../Database.js"
@@ -56,8 +56,9 @@ const toSnapshot = (row: SnapshotRow): Effect.Effect<Snapshot, StoredDocumentErr
       Effect.succeed({
         id,
         source: row.source,
-        pipelineName: row.pipeline_name,
-        pipelineExecutionId: row.pipeline_execution_id,
+        // The decoded document's names: the row's, branded.
+        pipelineName: document.pipelineName,
+        pipelineExecutionId: document.pipelineExecutionId,
         seq: toNumber(row.seq),
         status: PipelineExecution.PipelineExecutionStatus.of(row.status),
         document,
@@ -190,10 +191,11 @@ export const makeReads = (db: DatabaseService) => {
         q = q.where("pipeline_name", "in", pipelineNames)
       }
       const rows = await q.execute()
+      // Written from decoded documents, so valid: branded without checking each again.
       return rows.map((r) => ({
         source: r.source,
-        pipelineName: r.pipeline_name,
-        pipelineExecutionId: r.pipeline_execution_id,
+        pipelineName: Identifiers.PipelineName.make(r.pipeline_name, true),
+        pipelineExecutionId: Identifiers.PipelineExecutionId.make(r.pipeline_execution_id, true),
         status: PipelineExecution.PipelineExecutionStatus.of(r.status ?? ""),
         seq: toNumber(r.seq)
       }))
