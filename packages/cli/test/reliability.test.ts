@@ -259,9 +259,16 @@ describe.skipIf(postgresUrl === undefined)(
     })
 
     it("filter values with SQL metacharacters are inert", async () => {
-      const result = await run(["executions", "--pipeline", "x'; drop table execution_snapshot; --", "-o", "json"], env)
+      const evil = "x'; drop table execution_snapshot; --"
+      // A source is free text: it reaches SQL as a parameter and matches nothing.
+      const result = await run(["executions", "--source", evil, "-o", "json"], env)
       assert.strictEqual(result.code, 0, result.stderr)
       assert.deepStrictEqual(JSON.parse(result.stdout), [])
+      // A pipeline name is parsed where it comes in: this one is refused before any query.
+      const refused = await run(["executions", "--pipeline", evil, "-o", "json"], env)
+      assert.strictEqual(refused.code, 2, refused.stderr)
+      assert.include(refused.stderr, "invalid pipeline name")
+      assert.include(refused.stderr, JSON.stringify(evil))
       const [exists] = await query<{ n: number }>(url, "select count(*)::int as n from execution_snapshot")
       assert.isAbove(exists!.n, 0)
     })
