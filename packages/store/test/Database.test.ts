@@ -76,7 +76,11 @@ describe("Database", () => {
   it("keeps a driver error's fields as the cause, every secret in them redacted", () => {
     fc.assert(
       fc.property(
-        fc.string({ minLength: 3, maxLength: 20 }).filter((p) => !/[\s@/:?#*]/.test(p)),
+        // Prefixed so that a short password cannot be a word the output holds anyway ("fro" in "from").
+        fc
+          .string({ minLength: 1, maxLength: 20 })
+          .filter((p) => !/[\s@/:?#*]/.test(p))
+          .map((p) => `S3cr3t${p}`),
         (password) => {
           const url = `postgres://app:${password}@db:5432/x`
           const driver = Object.assign(new Error(`could not connect to ${url}`), {
