@@ -16,7 +16,7 @@ export const make = <const Literals extends readonly [string, ...Array<string>],
   // An unknown value is branded as such: the brand is nominal, so this is where it is given.
   const of = (value: string): Literals[number] | Unrecognized<Name> =>
     isKnown(value) ? value : (value as Unrecognized<Name>)
-  const schema = Schema.declare(
+  const schema = Schema.declare<Literals[number] | Unrecognized<Name>>(
     (input: unknown): input is Literals[number] | Unrecognized<Name> => typeof input === "string",
     {
       identifier: name,

@@ -191,3 +191,14 @@ describe("ExecutionDocument properties", () => {
     )
   })
 })
+
+describe("open enums keep their literals in the types", () => {
+  it("a misspelt status does not type-check; a known one and a parsed unknown one do", () => {
+    const known: PipelineExecution.PipelineExecutionStatus = "Failed"
+    // @ts-expect-error "Faild" is no status: the type is the literals plus the branded unknown, not any string
+    const misspelt: PipelineExecution.PipelineExecutionStatus = "Faild"
+    const unknown: PipelineExecution.PipelineExecutionStatus = PipelineExecution.PipelineExecutionStatus.of("Paused")
+    assert.deepStrictEqual([known, misspelt, unknown], ["Failed", "Faild", "Paused"])
+    assert.isFalse(PipelineExecution.PipelineExecutionStatus.isKnown(unknown))
+  })
+})
