@@ -88,7 +88,12 @@ export const describePipelineDone = (done: PipelineDone): string =>
 export interface Failure {
   readonly pipelineName: Identifiers.PipelineName
   readonly pipelineExecutionId?: Identifiers.PipelineExecutionId
-  readonly error: string
+  /** The tag of the error it failed with: a pipeline's listing or an execution's fetch. */
+  readonly error: (
+    | CodePipelineError.ListExecutionsError
+    | CodePipelineError.GetExecutionError
+    | ExecutionDocument.MergeMismatchError
+  )["_tag"]
   readonly message: string
 }
 
@@ -112,7 +117,7 @@ const outcomeOf = (counts: SnapshotStore.RunCounts): SnapshotStore.RunOutcome =>
 
 /** Why a run ended without a summary: the store refused (a run that cannot be recorded stops), or listing the pipelines failed. */
 export type RunError =
-  | CodePipelineError.CodePipelineError
+  | CodePipelineError.ListPipelinesError
   | DatabaseError.DatabaseError
   | SnapshotStore.InvalidObservationError
 

@@ -199,7 +199,7 @@ export interface SnapshotStoreService {
   /** Latest status of every stored execution of a source (optionally of some pipelines): one query. */
   readonly heads: (
     source: Source,
-    pipelineNames?: ReadonlyArray<string>
+    pipelineNames?: ReadonlyArray<PipelineName>
   ) => Effect.Effect<ReadonlyArray<Head>, DatabaseError>
   /** Starts a job run; returns its id. */
   readonly startRun: (source: Source, selection: unknown) => Effect.Effect<number, DatabaseError>

@@ -179,7 +179,7 @@ export const makeReads = (db: DatabaseService) => {
   const diffExecutions = (a: ExecutionKey, b: ExecutionKey) =>
     Effect.zipWith(latestOrFail(a), latestOrFail(b), (x, y) => Diff.diff(x.document, y.document))
 
-  const heads = (source: Source, pipelineNames?: ReadonlyArray<string>) =>
+  const heads = (source: Source, pipelineNames?: ReadonlyArray<Identifiers.PipelineName>) =>
     db.use("read execution heads", async (k) => {
       let q = k
         .selectFrom("execution_head")
