@@ -6,8 +6,8 @@ import { type Duration, Effect, Layer, Stream } from "effect"
 // The snapshot job inside your own app: every pipeline, every `interval`, incrementally (a tick
 // where nothing changed costs one list call per pipeline). A tick that fails is logged, by cause,
 // and the next one runs: the stream never fails.
-export const ticks = (interval: Duration.DurationInput) =>
-  SnapshotJob.watch({ source: "my-app", pipelines: "all", concurrency: 4, batchSize: 50 }, SnapshotJob.every(interval))
+export const ticks = (interval: Duration.DurationInput, source = "my-app") =>
+  SnapshotJob.watch({ source, pipelines: "all", concurrency: 4, batchSize: 50 }, SnapshotJob.every(interval))
 
 export const report = (tick: SnapshotJob.Tick) =>
   SnapshotJob.Tick.$match(tick, {
