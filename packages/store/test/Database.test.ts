@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, statSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -148,6 +148,25 @@ for (const backend of backends) {
     )
   })
 }
+
+describe("the embedded store's lock file", () => {
+  it.live(
+    "a symbolic link planted as the lock file is replaced, never followed: the file it points to is untouched",
+    () =>
+      Effect.gen(function* () {
+        const base = mkdtempSync(join(tmpdir(), "pipetrail-"))
+        const dataDir = join(base, "store")
+        const victim = join(base, "victim")
+        writeFileSync(victim, "IMPORTANT\n", { mode: 0o644 })
+        yield* Effect.scoped(Layer.build(Database.layerPglite({ dataDir })))
+        symlinkSync(victim, join(dataDir, ".pipetrail.lock"))
+        yield* Effect.scoped(Layer.build(Database.layerPglite({ dataDir })))
+        assert.strictEqual(readFileSync(victim, "utf8"), "IMPORTANT\n")
+        assert.strictEqual(statSync(victim).mode & 0o777, 0o644)
+      }).pipe(Effect.orDie),
+    { timeout: 60_000 }
+  )
+})
 
 describe("Database.layerTest", () => {
   it.live(

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto"
-import { open, readFile, realpath, unlink, writeFile } from "node:fs/promises"
+import { open, readFile, realpath, unlink } from "node:fs/promises"
 import { createServer, type Socket } from "node:net"
 import { join } from "node:path"
 
@@ -83,7 +83,15 @@ const abstractLock = async (dataDir: string, real: string): Promise<StoreLock> =
     throw new StoreInUse(dataDir, holder.pid, name, holder.token)
   })
   const token = randomBytes(32).toString("hex")
-  await writeFile(holderFile(real), holderText(token), { mode: 0o600 })
+  // Whatever is at the holder file's path (a stale file, or a symbolic link planted to make this
+  // process overwrite another file) is removed, not followed; the new file is created exclusively.
+  await unlink(holderFile(real)).catch(() => undefined)
+  const handle = await open(holderFile(real), "wx", 0o600)
+  try {
+    await handle.writeFile(holderText(token))
+  } finally {
+    await handle.close()
+  }
   return {
     serve: (h) => {
       handler = h
