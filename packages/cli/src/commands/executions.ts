@@ -1,12 +1,12 @@
 import { Command, Options } from "@effect/cli"
-import { ExecutionDocument, Identifiers, PipelineExecution } from "@pipetrail/core"
+import { ExecutionDocument, PipelineExecution } from "@pipetrail/core"
 import { SnapshotStore } from "@pipetrail/store"
 import { Effect, Option } from "effect"
 import { globalOptions } from "../Global.js"
 import { sinceOption } from "../internal/duration.js"
 import { UsageError } from "../internal/errors.js"
 import { snapshotRows } from "../internal/format.js"
-import { storeOnly } from "../internal/storeCommand.js"
+import { pipelineOption, storeOnly } from "../internal/storeCommand.js"
 import * as Output from "../Output.js"
 
 /** `pipetrail executions`: latest stored states with filters. */
@@ -27,10 +27,7 @@ export const executions = Command.make(
       const store = yield* SnapshotStore.SnapshotStore
       const since = yield* sinceOption(c.since)
       if (!(c.limit >= 1)) return yield* new UsageError({ message: `--limit must be at least 1, got ${c.limit}` })
-      const pipeline = yield* Effect.transposeMapOption(
-        c.pipeline,
-        Identifiers.parse(Identifiers.PipelineName, "--pipeline")
-      )
+      const pipeline = yield* pipelineOption(c.pipeline)
       const list = yield* store.list({
         ...Option.match(pipeline, { onNone: () => ({}), onSome: (pipelineName) => ({ pipelineName }) }),
         ...Option.match(c.status, {

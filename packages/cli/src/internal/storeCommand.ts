@@ -14,13 +14,14 @@ export const keyOptions = {
 }
 
 /** The execution key from an id argument and the narrowing options. */
+/** `--pipeline`, parsed where it comes in: a valid name, or a usage error naming the value. */
+export const pipelineOption = (pipeline: Option.Option<string>) =>
+  Effect.transposeMapOption(pipeline, Identifiers.parse(Identifiers.PipelineName, "--pipeline"))
+
 export const keyOf = (id: string, c: { pipeline: Option.Option<string>; source: Option.Option<string> }) =>
   Effect.gen(function* () {
     const pipelineExecutionId = yield* Identifiers.parse(Identifiers.PipelineExecutionId, "execution-id")(id)
-    const pipelineName = yield* Effect.transposeMapOption(
-      c.pipeline,
-      Identifiers.parse(Identifiers.PipelineName, "--pipeline")
-    )
+    const pipelineName = yield* pipelineOption(c.pipeline)
     return {
       pipelineExecutionId,
       ...Option.match(pipelineName, { onNone: () => ({}), onSome: (pipelineName) => ({ pipelineName }) }),
