@@ -1,5 +1,5 @@
 // Longer than most files here (~500 lines), on purpose: the service's interface, its configuration
-// and `make`, whose three operations share one request pipeline — validation before any request,
+// and `make`, whose operations share one request pipeline — validation before any request,
 // the client-side rate limit, retries, raw-body capture, identity checks and decoding. Those steps
 // live in `internal/` (rateLimiter, rawResponse, sdkError, pageSize); what stays is how they compose.
 import type { CodePipelineClientConfig, CodePipelineClient as SdkClient } from "@aws-sdk/client-codepipeline"
@@ -22,10 +22,12 @@ import {
   type SchemaAST,
   Stream
 } from "effect"
+import { ActionExecution } from "./ActionExecution.js"
 import * as Canonical from "./Canonical.js"
 import {
   type GetExecutionError,
   isRetryable,
+  type ListActionsError,
   type ListExecutionsError,
   type ListPipelinesError,
   NetworkError,
@@ -49,6 +51,16 @@ export interface ListExecutionsOptions<E = never> {
   /** Only executions that succeeded in this stage. */
   readonly succeededInStage?: string
   /** Called with a summary that does not decode; the summary is then skipped. Without it the stream fails. */
+  readonly onMalformed?: (error: ResponseDecodeError) => Effect.Effect<void, E>
+}
+
+/** Options of `listActionExecutions`. */
+export interface ListActionsOptions<E = never> {
+  /** Only the action executions of this pipeline execution (every answer is checked to be about it). */
+  readonly pipelineExecutionId?: PipelineExecutionId
+  /** Page size, 1–100 (default 100, the model's limit). */
+  readonly pageSize?: number
+  /** Called with an action execution that does not decode; it is then skipped. Without it the stream fails. */
   readonly onMalformed?: (error: ResponseDecodeError) => Effect.Effect<void, E>
 }
 
@@ -86,6 +98,19 @@ export interface CodePipelineService {
     pipelineName: PipelineName,
     options?: ListExecutionsOptions<E>
   ) => Stream.Stream<PipelineExecutionSummary, ListExecutionsError | E>
+  /**
+   * Every action execution of a pipeline (or of one of its executions), newest first, over all
+   * pages: stage, action, times, who updated it, status, input and output.
+   */
+  readonly listActionExecutions: <E = never>(
+    pipelineName: PipelineName,
+    options?: ListActionsOptions<E>
+  ) => Stream.Stream<ActionExecution, ListActionsError | E>
+  /** `listActionExecutions` with the time each page's response arrived: what a snapshot job records. */
+  readonly observeActionExecutions: <E = never>(
+    pipelineName: PipelineName,
+    options?: ListActionsOptions<E>
+  ) => Stream.Stream<Observed<ActionExecution>, ListActionsError | E>
   /** Every pipeline of the account and region, over all pages. */
   readonly listPipelines: (options?: {
     readonly pageSize?: number
@@ -191,7 +216,12 @@ export const throttled = Metric.counter("pipetrail_codepipeline_throttled", {
 export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelineService, never, CodePipelineClient> =>
   Effect.gen(function* () {
     const client = yield* CodePipelineClient
-    const { GetPipelineExecutionCommand, ListPipelineExecutionsCommand, ListPipelinesCommand } = yield* loadSdk
+    const {
+      GetPipelineExecutionCommand,
+      ListActionExecutionsCommand,
+      ListPipelineExecutionsCommand,
+      ListPipelinesCommand
+    } = yield* loadSdk
     const limiter = yield* RateLimiter.make({
       initial: config.requestsPerSecond ?? 10,
       min: config.minRequestsPerSecond ?? 0.2,
@@ -395,6 +425,97 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         })
       )
 
+    /**
+     * A page of `ListActionExecutions` filtered by execution must be about that execution only: an
+     * action of another execution (a proxy, a cache, a faulty endpoint) fails the page with a
+     * `ResponseMismatchError` that keeps it. An action without an execution id fails decoding.
+     */
+    const sameExecutionActions = (
+      context: RequestContext & { readonly pipelineName: string },
+      items: ReadonlyArray<unknown>,
+      body: unknown,
+      response: RawResponse | undefined
+    ): Effect.Effect<void, ResponseMismatchError> => {
+      if (context.pipelineExecutionId === undefined) return Effect.void
+      const other = items.find(
+        (item): item is { pipelineExecutionId: string } =>
+          typeof item === "object" &&
+          item !== null &&
+          typeof (item as { pipelineExecutionId?: unknown }).pipelineExecutionId === "string" &&
+          (item as { pipelineExecutionId: string }).pipelineExecutionId !== context.pipelineExecutionId
+      )
+      if (other === undefined) return Effect.void
+      return Effect.fail(
+        new ResponseMismatchError({
+          operation: context.operation,
+          pipelineName: context.pipelineName,
+          pipelineExecutionId: context.pipelineExecutionId,
+          receivedPipelineName: context.pipelineName,
+          receivedPipelineExecutionId: other.pipelineExecutionId,
+          payload: body,
+          ...(response === undefined ? {} : { response })
+        })
+      )
+    }
+
+    const observeActionExecutions = <E = never>(name: PipelineName, options: ListActionsOptions<E> = {}) =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const pageSize = yield* validatePageSize(options.pageSize, 100)
+          const executionId = options.pipelineExecutionId
+          const context = {
+            operation: "ListActionExecutions",
+            pipelineName: name,
+            ...(executionId === undefined ? {} : { pipelineExecutionId: executionId })
+          } as const
+          const decodeAction = decodeWith(ActionExecution, context)
+          const onItem =
+            (response: RawResponse | undefined) =>
+            (item: unknown): Effect.Effect<Option.Option<ActionExecution>, ResponseDecodeError | E> =>
+              decodeAction(item, response).pipe(
+                Effect.map(Option.some),
+                Effect.catchAll(
+                  (error): Effect.Effect<Option.Option<ActionExecution>, ResponseDecodeError | E> =>
+                    options.onMalformed === undefined
+                      ? Effect.fail(error)
+                      : Effect.as(options.onMalformed(error), Option.none())
+                )
+              )
+          const page = (nextToken: Option.Option<string>) =>
+            Effect.gen(function* () {
+              const { output, raw } = yield* send(context, (abortSignal, capture) =>
+                client.send(
+                  captureRaw(
+                    new ListActionExecutionsCommand({
+                      pipelineName: name,
+                      ...(pageSize === undefined ? {} : { maxResults: pageSize }),
+                      ...(executionId === undefined ? {} : { filter: { pipelineExecutionId: executionId } }),
+                      ...(Option.isSome(nextToken) ? { nextToken: nextToken.value } : {})
+                    }),
+                    capture
+                  ),
+                  { abortSignal }
+                )
+              )
+              const observedAt = new Date(yield* Clock.currentTimeMillis)
+              const body = bodyOf(output, raw) as { actionExecutionDetails?: unknown }
+              const details = Array.isArray(body?.actionExecutionDetails) ? body.actionExecutionDetails : []
+              yield* sameExecutionActions(context, details, body, raw)
+              const items = yield* Effect.forEach(details, onItem(raw))
+              return [
+                Chunk.fromIterable(
+                  items.flatMap((item) => Option.toArray(item)).map((value) => ({ value, observedAt }))
+                ),
+                nextPage(output.nextToken)
+              ] as const
+            })
+          return Stream.paginateChunkEffect(Option.none<string>(), page)
+        })
+      )
+
+    const listActionExecutions = <E = never>(name: PipelineName, options: ListActionsOptions<E> = {}) =>
+      Stream.map(observeActionExecutions(name, options), (observed) => observed.value)
+
     const listPipelines = (options: { readonly pageSize?: number } = {}) =>
       Stream.unwrap(
         Effect.gen(function* () {
@@ -439,6 +560,8 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
       getPipelineExecution,
       observePipelineExecution,
       listPipelineExecutions,
+      listActionExecutions,
+      observeActionExecutions,
       listPipelines,
       awaitExecution
     })

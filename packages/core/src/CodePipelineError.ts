@@ -1,7 +1,12 @@
 import { Schema } from "effect"
 
 /** The CodePipeline operations pipetrail calls. */
-export const Operation = Schema.Literal("GetPipelineExecution", "ListPipelineExecutions", "ListPipelines")
+export const Operation = Schema.Literal(
+  "GetPipelineExecution",
+  "ListPipelineExecutions",
+  "ListPipelines",
+  "ListActionExecutions"
+)
 /** The CodePipeline operations pipetrail calls. */
 export type Operation = typeof Operation.Type
 
@@ -169,12 +174,26 @@ export type ListExecutionsError = InvalidInputError | PipelineNotFoundError | In
 /** What `listPipelines` fails with. */
 export type ListPipelinesError = InvalidInputError | InvalidNextTokenError | RequestError
 
+/**
+ * What `listActionExecutions` fails with (besides what its `onMalformed` fails with): a page with an
+ * action of another execution than the one asked for is a `ResponseMismatchError`.
+ */
+export type ListActionsError =
+  | InvalidInputError
+  | PipelineNotFoundError
+  | PipelineExecutionNotFoundError
+  | InvalidNextTokenError
+  | ResponseMismatchError
+  | RequestError
+
 /** What a call of `operation` fails with. */
 export type ErrorOf<Op extends Operation> = Op extends "GetPipelineExecution"
   ? GetExecutionError
   : Op extends "ListPipelineExecutions"
     ? ListExecutionsError
-    : ListPipelinesError
+    : Op extends "ListActionExecutions"
+      ? ListActionsError
+      : ListPipelinesError
 
 /** Every way a CodePipeline call can fail. */
 export type CodePipelineError =

@@ -1,5 +1,12 @@
 import { Chunk, Clock, Context, Effect, Layer, Schedule, Stream } from "effect"
-import { CodePipeline, type CodePipelineService, type ListExecutionsOptions, untilTerminal } from "./CodePipeline.js"
+import type { ActionExecution } from "./ActionExecution.js"
+import {
+  CodePipeline,
+  type CodePipelineService,
+  type ListActionsOptions,
+  type ListExecutionsOptions,
+  untilTerminal
+} from "./CodePipeline.js"
 import { PipelineExecutionNotFoundError, PipelineNotFoundError } from "./CodePipelineError.js"
 import type { PipelineExecutionId, PipelineName } from "./Identifiers.js"
 import { validatePageSize } from "./internal/pageSize.js"
@@ -7,13 +14,18 @@ import type { PipelineExecution } from "./PipelineExecution.js"
 import type { PipelineExecutionSummary } from "./PipelineExecutionSummary.js"
 import type { PipelineSummary } from "./PipelineSummary.js"
 
-/** What the in-memory service serves: pipelines, and each execution with an optional list summary. */
+/**
+ * What the in-memory service serves: pipelines, each execution with an optional list summary, and
+ * action executions.
+ */
 export interface TestData {
   readonly pipelines: ReadonlyArray<PipelineSummary>
   readonly executions: ReadonlyArray<{
     readonly execution: PipelineExecution
     readonly summary?: PipelineExecutionSummary
   }>
+  /** Action executions, each with the pipeline it belongs to (an action execution does not name it). */
+  readonly actions?: ReadonlyArray<{ readonly pipelineName: PipelineName; readonly action: ActionExecution }>
 }
 
 /** The list entry of an execution; an `ExecutionDocument` given as the execution lends its times. */
@@ -40,6 +52,8 @@ const timeOf = (execution: PipelineExecution, field: "startTime" | "lastUpdateTi
 export interface Control {
   /** Serves `execution` (with `summary` as its list entry, or one derived from it): new, or replacing the state served. */
   readonly put: (execution: PipelineExecution, summary?: PipelineExecutionSummary) => Effect.Effect<void>
+  /** Serves `action` (an action execution of `pipelineName`): new, or replacing the state served. */
+  readonly putAction: (pipelineName: PipelineName, action: ActionExecution) => Effect.Effect<void>
   /** Serves `pipeline` as well. */
   readonly addPipeline: (pipeline: PipelineSummary) => Effect.Effect<void>
 }
@@ -70,6 +84,13 @@ export const makeWithControl = (
     served.set(key, { execution, ...(summary === undefined ? {} : { summary }), put: served.get(key)?.put ?? puts++ })
   }
   for (const { execution, summary } of data.executions) put(execution, summary)
+  /** Action executions by pipeline and action execution id, with when each was first put. */
+  const actions = new Map<string, { pipelineName: string; action: ActionExecution; put: number }>()
+  const putAction = (pipelineName: string, action: ActionExecution) => {
+    const key = keyOf(pipelineName, action.actionExecutionId)
+    actions.set(key, { pipelineName, action, put: actions.get(key)?.put ?? puts++ })
+  }
+  for (const { pipelineName, action } of data.actions ?? []) putAction(pipelineName, action)
   const findPipeline = (name: PipelineName) =>
     known.has(name)
       ? Effect.succeed(name)
@@ -109,15 +130,56 @@ export const makeWithControl = (
         )
       })
     )
+  const observeActionExecutions = <E = never>(pipelineName: PipelineName, options: ListActionsOptions<E> = {}) =>
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const name = yield* findPipeline(pipelineName)
+        yield* validatePageSize(options.pageSize, 100)
+        const id = options.pipelineExecutionId
+        const mine = [...actions.values()].filter((a) => a.pipelineName === name)
+        if (
+          id !== undefined &&
+          !served.has(keyOf(name, id)) &&
+          !mine.some((a) => a.action.pipelineExecutionId === id)
+        ) {
+          return yield* new PipelineExecutionNotFoundError({
+            pipelineName: name,
+            pipelineExecutionId: id,
+            message: `execution ${id} not found in pipeline ${name}`
+          })
+        }
+        const observedAt = new Date(yield* Clock.currentTimeMillis)
+        const startOf = (a: { action: ActionExecution }) => a.action.startTime?.getTime() ?? Number.NEGATIVE_INFINITY
+        return Stream.fromChunk(
+          Chunk.fromIterable(
+            mine
+              .filter((a) => id === undefined || a.action.pipelineExecutionId === id)
+              .sort((a, b) => startOf(b) - startOf(a) || b.put - a.put)
+              .map((a) => ({ value: a.action, observedAt }))
+          )
+        )
+      })
+    )
+  const listActionExecutions = <E = never>(pipelineName: PipelineName, options: ListActionsOptions<E> = {}) =>
+    Stream.map(observeActionExecutions(pipelineName, options), (observed) => observed.value)
   const listPipelines = () => Stream.suspend(() => Stream.fromIterable([...pipelines]))
   const awaitExecution = (pipelineName: PipelineName, pipelineExecutionId: PipelineExecutionId) =>
     getPipelineExecution(pipelineName, pipelineExecutionId).pipe(
       Effect.repeat(untilTerminal(Schedule.spaced("10 millis")))
     )
   return {
-    service: { getPipelineExecution, observePipelineExecution, listPipelineExecutions, listPipelines, awaitExecution },
+    service: {
+      getPipelineExecution,
+      observePipelineExecution,
+      listPipelineExecutions,
+      listActionExecutions,
+      observeActionExecutions,
+      listPipelines,
+      awaitExecution
+    },
     control: {
       put: (execution, summary) => Effect.sync(() => put(execution, summary)),
+      putAction: (pipelineName, action) => Effect.sync(() => putAction(pipelineName, action)),
       addPipeline: (pipeline) =>
         Effect.sync(() => {
           if (!known.has(pipeline.name)) pipelines.push(pipeline)

@@ -21,6 +21,10 @@ export const rules = {
   revisionId: { min: 1, max: 1500 },
   stageName: { min: 1, max: 100, pattern: /^[A-Za-z0-9.@\-_]+$/ },
   actionName: { min: 1, max: 100, pattern: /^[A-Za-z0-9.@\-_]+$/ },
+  actionExecutionId: { min: 1 },
+  actionProvider: { min: 1, max: 35, pattern: /^[0-9A-Za-z_-]+$/ },
+  actionTypeVersion: { min: 1, max: 9, pattern: /^[0-9A-Za-z_-]+$/ },
+  actionNamespace: { min: 1, max: 100, pattern: /^[A-Za-z0-9@\-_]+$/ },
   nextToken: { min: 1, max: 2048 }
 } as const satisfies Record<string, { readonly min?: number; readonly max?: number; readonly pattern?: RegExp }>
 
@@ -112,6 +116,45 @@ export const ActionName = constrainedString("ActionName", {
 })
 /** An action name: 1–100 characters of `[A-Za-z0-9.@\-_]`. */
 export type ActionName = typeof ActionName.Type
+
+/**
+ * An action execution id. The model puts no rule on it; an empty one names nothing, so it is
+ * refused like a missing one.
+ */
+export const ActionExecutionId = constrainedString("ActionExecutionId", {
+  label: "action execution id",
+  ...rules.actionExecutionId,
+  rule: "a non-empty string"
+})
+/** An action execution id. */
+export type ActionExecutionId = typeof ActionExecutionId.Type
+
+/** An action provider (`CodeBuild`, `Manual`, `CodeDeploy`…): 1–35 characters of `[0-9A-Za-z_-]`. */
+export const ActionProvider = constrainedString("ActionProvider", {
+  label: "action provider",
+  ...rules.actionProvider,
+  rule: "1–35 characters of A–Z, a–z, 0–9, '_', '-'"
+})
+/** An action provider: 1–35 characters of `[0-9A-Za-z_-]`. */
+export type ActionProvider = typeof ActionProvider.Type
+
+/** An action type's version: 1–9 characters of `[0-9A-Za-z_-]`. */
+export const ActionTypeVersion = constrainedString("ActionTypeVersion", {
+  label: "action type version",
+  ...rules.actionTypeVersion,
+  rule: "1–9 characters of A–Z, a–z, 0–9, '_', '-'"
+})
+/** An action type's version: 1–9 characters of `[0-9A-Za-z_-]`. */
+export type ActionTypeVersion = typeof ActionTypeVersion.Type
+
+/** The namespace of an action's output variables: 1–100 characters of `[A-Za-z0-9@\-_]`. */
+export const ActionNamespace = constrainedString("ActionNamespace", {
+  label: "action namespace",
+  ...rules.actionNamespace,
+  rule: "1–100 characters of A–Z, a–z, 0–9, '@', '-', '_'"
+})
+/** The namespace of an action's output variables. */
+export type ActionNamespace = typeof ActionNamespace.Type
 
 /** A pagination token: 1–2048 characters. */
 export const NextToken = constrainedString("NextToken", {

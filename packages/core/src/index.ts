@@ -1,3 +1,4 @@
+export * as ActionExecution from "./ActionExecution.js"
 export * as Canonical from "./Canonical.js"
 export * as CodePipeline from "./CodePipeline.js"
 export * as CodePipelineError from "./CodePipelineError.js"

@@ -53,15 +53,21 @@ describe("Identifiers", () => {
 
   it("takes every length and pattern from the model, in one table", () => {
     const shapes = model.shapes as Record<string, { min?: number; max?: number; pattern?: string }>
-    const of: Record<keyof typeof Identifiers.rules, string> = {
+    // An action execution id has no rule in the model; pipetrail refuses only an empty one, which names nothing.
+    const of: Record<Exclude<keyof typeof Identifiers.rules, "actionExecutionId">, string> = {
       pipelineName: "PipelineName",
       pipelineExecutionId: "PipelineExecutionId",
       artifactName: "ArtifactName",
       revisionId: "Revision",
       stageName: "StageName",
       actionName: "ActionName",
+      actionProvider: "ActionProvider",
+      actionTypeVersion: "Version",
+      actionNamespace: "ActionNamespace",
       nextToken: "NextToken"
     }
+    assert.deepStrictEqual(shapes.ActionExecutionId, { type: "string" } as object)
+    assert.deepStrictEqual(Identifiers.rules.actionExecutionId, { min: 1 })
     for (const [key, shape] of Object.entries(of)) {
       const rule: { min?: number; max?: number; pattern?: RegExp } = Identifiers.rules[key as keyof typeof of]
       const wanted = shapes[shape]!

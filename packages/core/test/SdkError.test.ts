@@ -4,6 +4,14 @@ import type { CodePipelineService } from "../src/CodePipeline.js"
 import type { Operation } from "../src/CodePipelineError.js"
 import { isRetryable } from "../src/CodePipelineError.js"
 import { fromSdkError, fromSdkErrorOf } from "../src/internal/sdkError.js"
+import model from "./fixtures/model-identifiers.json" with { type: "json" }
+
+const operations: ReadonlyArray<Operation> = [
+  "GetPipelineExecution",
+  "ListPipelineExecutions",
+  "ListPipelines",
+  "ListActionExecutions"
+]
 
 // A configuration the SDK refuses before sending anything is the caller's to fix: a typed input
 // error, never retried (retrying a missing region took ten attempts and half a minute).
@@ -77,11 +85,15 @@ describe("SDK errors keep the SDK's error as their cause", () => {
 // for that operation, the common ones, and nothing else; an exception the model does not list for
 // it (a faulty endpoint) arrives as a service fault that names it.
 describe("each operation's own errors", () => {
-  const own = {
-    GetPipelineExecution: ["PipelineNotFoundError", "PipelineExecutionNotFoundError"],
-    ListPipelineExecutions: ["PipelineNotFoundError", "InvalidNextTokenError"],
-    ListPipelines: ["InvalidNextTokenError"]
-  } as const
+  // Each operation's own exceptions, as the API model lists them (validation is common to all).
+  const own = Object.fromEntries(
+    operations.map((operation) => [
+      operation,
+      (model.operations[operation].errors as ReadonlyArray<{ shape: string }>)
+        .map((e) => e.shape.replace(/Exception$/, "Error"))
+        .filter((tag) => tag !== "ValidationError")
+    ])
+  ) as unknown as Record<Operation, ReadonlyArray<string>>
   const common = [
     "ValidationError",
     "ThrottledError",
@@ -105,7 +117,7 @@ describe("each operation's own errors", () => {
   it("for any operation and any exception", () => {
     fc.assert(
       fc.property(
-        fc.constantFrom<Operation>("GetPipelineExecution", "ListPipelineExecutions", "ListPipelines"),
+        fc.constantFrom<Operation>(...operations),
         fc.constantFrom(...exceptions),
         fc.string({ maxLength: 20 }),
         (operation, name, message) => {

@@ -8,11 +8,13 @@ import { Data, Effect, type Scope } from "effect"
 import { Random } from "./internal/random.js"
 import {
   AwsError,
+  actionDetail,
   decodeToken,
   encodeToken,
   executionDetail,
   executionIdRules,
   executionSummary,
+  filterExecutionIdRules,
   nextTokenRules,
   pipelineNameRules,
   pipelineSummary,
@@ -21,6 +23,7 @@ import {
   stageNameRules
 } from "./internal/wire.js"
 import {
+  actionPlan,
   type EmulatedExecution,
   type EmulatedPipeline,
   generate,
@@ -30,11 +33,17 @@ import {
 } from "./Scenario.js"
 
 /** The operations the emulator serves. */
-export type Operation = "GetPipelineExecution" | "ListPipelineExecutions" | "ListPipelines" | "GetPipeline"
+export type Operation =
+  | "GetPipelineExecution"
+  | "ListPipelineExecutions"
+  | "ListActionExecutions"
+  | "ListPipelines"
+  | "GetPipeline"
 
 const operations: ReadonlySet<string> = new Set([
   "GetPipelineExecution",
   "ListPipelineExecutions",
+  "ListActionExecutions",
   "ListPipelines",
   "GetPipeline"
 ])
@@ -56,7 +65,8 @@ export interface Faults {
   /**
    * Fraction of `GetPipelineExecution` answers about something else: another execution of the
    * pipeline (or an unknown id), or the right id under another pipeline's name, as a faulty proxy
-   * or cache would answer.
+   * or cache would answer. `ListActionExecutions` filtered by execution answers, at the same rate,
+   * with an action of another execution among them.
    */
   readonly mismatchRate?: number
   /**
@@ -281,6 +291,17 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
     return true
   }
 
+  /** Each execution's action plan, made once. */
+  const plans = new Map<EmulatedExecution, ReadonlyArray<ReturnType<typeof actionPlan>[number]>>()
+  const actionsOf = (execution: EmulatedExecution) => {
+    let plan = plans.get(execution)
+    if (plan === undefined) {
+      plan = actionPlan(execution)
+      plans.set(execution, plan)
+    }
+    return plan
+  }
+
   const visible = (pipelineName: string) => (executions.get(pipelineName) ?? []).filter((e) => e.startTime <= now())
 
   const requirePipeline = (name: string) => {
@@ -341,6 +362,62 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
           ...(more
             ? {
                 nextToken: encodeToken({ k: "executions", p: name, after: last.pipelineExecutionId, t: last.startTime })
+              }
+            : {})
+        }
+      }
+      case "ListActionExecutions": {
+        const name = requireString(input, "pipelineName", pipelineNameRules)!
+        const max = requireInt(input, "maxResults", 1, 100) ?? 100
+        const token = requireString(input, "nextToken", nextTokenRules)
+        const filter = (input.filter ?? {}) as Record<string, unknown>
+        const id = requireString(filter, "pipelineExecutionId", filterExecutionIdRules)
+        requirePipeline(name)
+        const of = id === undefined ? visible(name) : [byId.get(`${name}/${id}`)].filter((e) => e !== undefined)
+        if (id !== undefined && (of.length === 0 || of[0]!.startTime > now())) {
+          throw new AwsError(
+            400,
+            "PipelineExecutionNotFoundException",
+            `Pipeline execution with id '${id}' does not exist in pipeline with name '${name}'`
+          )
+        }
+        // Newest first (start time, then id): a cursor after the last item stays valid as new actions start.
+        const all = of
+          .flatMap((e) =>
+            actionsOf(e)
+              .filter((a) => a.start <= now())
+              .map((action) => ({ execution: e, action }))
+          )
+          .sort(
+            (a, b) =>
+              b.action.start - a.action.start || (a.action.actionExecutionId < b.action.actionExecutionId ? -1 : 1)
+          )
+        let start = 0
+        if (token !== undefined) {
+          const cursor = decodeToken(token, "actions")
+          if (cursor.p !== name || cursor.e !== (id ?? "")) {
+            throw new AwsError(400, "InvalidNextTokenException", "The next token is not valid")
+          }
+          const after = all.findIndex(
+            (a) =>
+              a.action.start < (cursor.t as number) ||
+              (a.action.start === cursor.t && a.action.actionExecutionId > String(cursor.a))
+          )
+          start = after === -1 ? all.length : after
+        }
+        const page = all.slice(start, start + max)
+        const last = page[page.length - 1]
+        return {
+          actionExecutionDetails: page.map((a) => actionDetail(a.execution, a.action, now())),
+          ...(start + max < all.length && last !== undefined
+            ? {
+                nextToken: encodeToken({
+                  k: "actions",
+                  p: name,
+                  e: id ?? "",
+                  t: last.action.start,
+                  a: last.action.actionExecutionId
+                })
               }
             : {})
         }
@@ -465,6 +542,7 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
           operation === "GetPipelineExecution"
             ? (output.pipelineExecution as Record<string, unknown>)
             : ((output.pipelineExecutionSummaries as Array<Record<string, unknown>> | undefined)?.[0] ??
+              (output.actionExecutionDetails as Array<Record<string, unknown>> | undefined)?.[0] ??
               (output.pipelines as Array<Record<string, unknown>> | undefined)?.[0])
         if (target !== undefined) random.pick(malformations)(target, random)
       }
@@ -486,6 +564,23 @@ export const start = async (options: EmulatorOptions = {}): Promise<Emulator> =>
                 pipelineExecutionId: random.pick(others).pipelineExecutionId
               }).pipelineExecution
             : { ...asked, pipelineExecutionId: "00000000-0000-4000-8000-000000000000" }
+      }
+      const details = output.actionExecutionDetails as Array<Record<string, unknown>> | undefined
+      const filtered = (input.filter as { pipelineExecutionId?: unknown } | undefined)?.pipelineExecutionId
+      if (
+        operation === "ListActionExecutions" &&
+        filtered !== undefined &&
+        details !== undefined &&
+        details.length > 0 &&
+        random.chance(faults.mismatchRate ?? 0)
+      ) {
+        count("mismatched")
+        const others = (executions.get(String(input.pipelineName)) ?? []).filter(
+          (e) => e.pipelineExecutionId !== filtered
+        )
+        const other =
+          others.length > 0 ? random.pick(others).pipelineExecutionId : "00000000-0000-4000-8000-000000000000"
+        details[random.int(0, details.length - 1)]!.pipelineExecutionId = other
       }
       return send(res, 200, output, requestId)
     } catch (error) {

@@ -108,7 +108,8 @@ const failureSummaries = [
   "Action Build failed: exit status 1",
   "Deployment failed: health checks did not pass",
   "Action Test failed: 3 of 412 tests failed",
-  "Insufficient permissions: the provided role cannot assume sts:AssumeRole"
+  "Insufficient permissions: the provided role cannot assume sts:AssumeRole",
+  "Approval rejected: not ready for production"
 ]
 const triggerTypes = PipelineExecution.TriggerType.literals.filter(
   (t) => t !== "ManualRollback" && t !== "AutomatedRollback"
@@ -265,4 +266,192 @@ export const stateAt = (execution: EmulatedExecution, now: number): { readonly s
   let current = execution.steps[0]!
   for (const step of execution.steps) if (execution.startTime + step.at <= now) current = step
   return { step: current, since: execution.startTime + current.at }
+}
+
+/** A stage of every generated pipeline, its share of an execution's notional length, and its action. */
+interface StagePlan {
+  readonly stageName: string
+  readonly actionName: string
+  readonly category: string
+  readonly provider: string
+  readonly from: number
+  readonly to: number
+}
+
+const stagePlans: ReadonlyArray<StagePlan> = [
+  {
+    stageName: "Source",
+    actionName: "Source",
+    category: "Source",
+    provider: "CodeStarSourceConnection",
+    from: 0,
+    to: 0.1
+  },
+  { stageName: "Build", actionName: "Build", category: "Build", provider: "CodeBuild", from: 0.1, to: 0.45 },
+  {
+    stageName: "Approve",
+    actionName: "ProductionApproval",
+    category: "Approval",
+    provider: "Manual",
+    from: 0.45,
+    to: 0.75
+  },
+  { stageName: "Deploy", actionName: "Deploy", category: "Deploy", provider: "CodeDeploy", from: 0.75, to: 1 }
+]
+
+const approvers = [
+  "arn:aws:iam::123456789012:user/alice",
+  "arn:aws:iam::123456789012:user/bob",
+  "arn:aws:sts::123456789012:assumed-role/ReleaseManager/carol",
+  "arn:aws:sts::123456789012:assumed-role/ReleaseManager/dave"
+]
+const approvalComments = [
+  "LGTM, ship it",
+  "Approved after change review CHG-4821",
+  "Approved: staging soak looked clean",
+  "OK for the evening window"
+]
+const buildErrors = [
+  { code: "JobFailed", message: "Build failed: exit status 1 in phase BUILD" },
+  { code: "JobFailed", message: "Unit tests failed: 3 of 412" }
+]
+
+/** One action execution an execution runs: where it sits and how it ends. Times are epoch ms. */
+export interface PlannedAction {
+  readonly actionExecutionId: string
+  readonly stageName: string
+  readonly actionName: string
+  readonly category: string
+  readonly provider: string
+  readonly start: number
+  readonly end: number
+  /** Its status from `end` on (`InProgress` before). */
+  readonly status: "Succeeded" | "Failed" | "Abandoned"
+  /** Who decided a manual approval, with the approver's comment. */
+  readonly approval?: { readonly updatedBy: string; readonly comment: string }
+  readonly error?: { readonly code: string; readonly message: string }
+  readonly externalExecutionId: string
+}
+
+/** A 32-bit FNV-1a hash: each execution's actions come from a PRNG of its own, the world's draws untouched. */
+const hashOf = (text: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+const failedStage = (summary: string | undefined): string =>
+  summary?.startsWith("Approval rejected") === true
+    ? "Approve"
+    : summary?.startsWith("Action Build") === true || summary?.startsWith("Action Test") === true
+      ? "Build"
+      : "Deploy"
+
+/**
+ * The action executions of an execution, consistent with its status over time: source, build, a
+ * manual approval, deploy, each starting when the previous one ends. A succeeded execution ran
+ * them all; a failed one ends with the failing action (a rejected approval, a build or deploy
+ * error with `errorDetails`); a stopped, superseded or cancelled one abandons the action it was in.
+ * Some builds fail once and are retried: two action executions of one action. The same execution
+ * always gives the same plan.
+ */
+export const actionPlan = (execution: EmulatedExecution): ReadonlyArray<PlannedAction> => {
+  const random = new Random(hashOf(execution.pipelineExecutionId))
+  const last = execution.steps[execution.steps.length - 1]!
+  const duration = last.at
+  const status = last.status
+  // Where in its notional length the execution ended: all of it, unless it stopped early.
+  let reached = 1
+  if (status === "Failed") {
+    const plan = stagePlans.find((p) => p.stageName === failedStage(last.statusSummary))!
+    reached = plan.from + (plan.to - plan.from) * (0.3 + 0.6 * random.next())
+  } else if (status !== "Succeeded") {
+    reached = 0.15 + 0.8 * random.next()
+  }
+  const length = duration / reached
+  const at = (fraction: number) => execution.startTime + Math.round(fraction * length)
+  const end = execution.startTime + duration
+  const actions: Array<PlannedAction> = []
+  for (const plan of stagePlans) {
+    if (plan.from >= reached) break
+    const start = at(plan.from)
+    const stops = plan.to >= reached
+    const finalStatus = !stops
+      ? "Succeeded"
+      : status === "Succeeded"
+        ? "Succeeded"
+        : status === "Failed"
+          ? "Failed"
+          : "Abandoned"
+    if (plan.category === "Build" && random.chance(0.15) && (!stops || reached > plan.from + 0.2)) {
+      // A build that failed once, its stage retried.
+      const failedAt = at(plan.from + 0.12)
+      actions.push({
+        actionExecutionId: random.uuid(),
+        stageName: plan.stageName,
+        actionName: plan.actionName,
+        category: plan.category,
+        provider: plan.provider,
+        start,
+        end: failedAt,
+        status: "Failed",
+        error: random.pick(buildErrors),
+        externalExecutionId: `${execution.pipelineName}-build:${random.uuid()}`
+      })
+      actions.push(
+        planned(
+          random,
+          execution,
+          plan,
+          failedAt + Math.round(0.01 * length),
+          stops ? end : at(plan.to),
+          finalStatus,
+          last.statusSummary
+        )
+      )
+      continue
+    }
+    actions.push(planned(random, execution, plan, start, stops ? end : at(plan.to), finalStatus, last.statusSummary))
+  }
+  return actions
+}
+
+const planned = (
+  random: Random,
+  execution: EmulatedExecution,
+  plan: StagePlan,
+  start: number,
+  end: number,
+  status: PlannedAction["status"],
+  summary: string | undefined
+): PlannedAction => {
+  const approval =
+    plan.category !== "Approval" || status === "Abandoned"
+      ? undefined
+      : {
+          updatedBy: random.pick(approvers),
+          comment: status === "Failed" ? "Rejected: not ready for production" : random.pick(approvalComments)
+        }
+  const error =
+    status !== "Failed" || plan.category === "Approval"
+      ? undefined
+      : plan.category === "Build"
+        ? random.pick(buildErrors)
+        : { code: "JobFailed", message: summary ?? "Deployment failed" }
+  return {
+    actionExecutionId: random.uuid(),
+    stageName: plan.stageName,
+    actionName: plan.actionName,
+    category: plan.category,
+    provider: plan.provider,
+    start,
+    end: Math.max(start, end),
+    status,
+    ...(approval === undefined ? {} : { approval }),
+    ...(error === undefined ? {} : { error }),
+    externalExecutionId:
+      plan.category === "Build"
+        ? `${execution.pipelineName}-build:${random.uuid()}`
+        : `d-${random.hex(9).toUpperCase()}`
+  }
 }

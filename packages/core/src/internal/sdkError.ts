@@ -185,7 +185,8 @@ export const fromSdkError = (
 const modelled: Record<Operation, ReadonlySet<string>> = {
   GetPipelineExecution: new Set(["PipelineNotFoundError", "PipelineExecutionNotFoundError"]),
   ListPipelineExecutions: new Set(["PipelineNotFoundError", "InvalidNextTokenError"]),
-  ListPipelines: new Set(["InvalidNextTokenError"])
+  ListPipelines: new Set(["InvalidNextTokenError"]),
+  ListActionExecutions: new Set(["PipelineNotFoundError", "PipelineExecutionNotFoundError", "InvalidNextTokenError"])
 }
 
 /**

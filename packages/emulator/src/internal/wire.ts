@@ -1,5 +1,5 @@
 import { Identifiers } from "@pipetrail/core"
-import type { EmulatedExecution, EmulatedPipeline } from "../Scenario.js"
+import type { EmulatedExecution, EmulatedPipeline, PlannedAction } from "../Scenario.js"
 import { stateAt, terminalStatuses } from "../Scenario.js"
 
 /** An AWS-shaped error: HTTP status, `__type` and message. */
@@ -64,6 +64,103 @@ export const executionSummary = (execution: EmulatedExecution, now: number): Rec
     ...(execution.rollbackTargetPipelineExecutionId === undefined
       ? {}
       : { rollbackMetadata: { rollbackTargetPipelineExecutionId: execution.rollbackTargetPipelineExecutionId } })
+  }
+}
+
+const actionTypes: Record<string, { owner: string; version: string; configuration: Record<string, string> }> = {
+  CodeStarSourceConnection: {
+    owner: "AWS",
+    version: "1",
+    configuration: { BranchName: "main", DetectChanges: "true", OutputArtifactFormat: "CODE_ZIP" }
+  },
+  CodeBuild: { owner: "AWS", version: "1", configuration: { ProjectName: "build" } },
+  Manual: {
+    owner: "AWS",
+    version: "1",
+    configuration: { CustomData: "Approve the production deployment" }
+  },
+  CodeDeploy: {
+    owner: "AWS",
+    version: "1",
+    configuration: { ApplicationName: "app", DeploymentGroupName: "production" }
+  }
+}
+
+/** One `ListActionExecutions` detail of `action` at time `now` (it has started), with epoch-seconds timestamps. */
+export const actionDetail = (
+  execution: EmulatedExecution,
+  action: PlannedAction,
+  now: number
+): Record<string, unknown> => {
+  const done = now >= action.end
+  const type = actionTypes[action.provider]!
+  const bucket = "codepipeline-us-east-1-artifacts"
+  const prefix = execution.pipelineName.slice(0, 20)
+  const artifact = (name: string) => ({
+    name,
+    s3location: { bucket, key: `${prefix}/${name.slice(0, 10)}/${action.externalExecutionId.slice(-7)}` }
+  })
+  const inputArtifacts =
+    action.category === "Source" ? [] : [artifact(action.category === "Deploy" ? "BuildArtifact" : "SourceArtifact")]
+  const outputArtifacts =
+    !done || action.status !== "Succeeded"
+      ? []
+      : action.category === "Source"
+        ? [artifact("SourceArtifact")]
+        : action.category === "Build"
+          ? [artifact("BuildArtifact")]
+          : []
+  const url =
+    action.category === "Approval"
+      ? `https://console.aws.amazon.com/codesuite/codepipeline/pipelines/${execution.pipelineName}/executions/${execution.pipelineExecutionId}/timeline`
+      : action.category === "Build"
+        ? `https://console.aws.amazon.com/codesuite/codebuild/projects/build/build/${encodeURIComponent(action.externalExecutionId)}`
+        : action.category === "Deploy"
+          ? `https://console.aws.amazon.com/codesuite/codedeploy/deployments/${action.externalExecutionId}`
+          : `https://github.com/acme/${execution.pipelineName}/commit/${execution.artifactRevisions[0]?.revisionId ?? ""}`
+  const summary =
+    action.approval !== undefined
+      ? action.approval.comment
+      : action.category === "Source"
+        ? execution.artifactRevisions[0]?.revisionSummary
+        : undefined
+  const result = {
+    externalExecutionId: action.externalExecutionId,
+    ...(done && summary !== undefined ? { externalExecutionSummary: summary } : {}),
+    externalExecutionUrl: url,
+    ...(done && action.error !== undefined ? { errorDetails: action.error } : {}),
+    ...(action.category === "Build"
+      ? {
+          logStreamARN: `arn:aws:logs:us-east-1:123456789012:log-group:/aws/codebuild/build:log-stream:${action.externalExecutionId.split(":")[1]}`
+        }
+      : {})
+  }
+  return {
+    pipelineExecutionId: execution.pipelineExecutionId,
+    actionExecutionId: action.actionExecutionId,
+    pipelineVersion: execution.pipelineVersion,
+    stageName: action.stageName,
+    actionName: action.actionName,
+    startTime: seconds(action.start),
+    lastUpdateTime: seconds(done ? action.end : action.start),
+    ...(done && action.approval !== undefined ? { updatedBy: action.approval.updatedBy } : {}),
+    status: done ? action.status : "InProgress",
+    input: {
+      actionTypeId: { category: action.category, owner: type.owner, provider: action.provider, version: type.version },
+      configuration: type.configuration,
+      resolvedConfiguration: type.configuration,
+      ...(action.category === "Approval" ? {} : { roleArn: "arn:aws:iam::123456789012:role/pipeline-action" }),
+      region: "us-east-1",
+      inputArtifacts,
+      ...(action.category === "Source" ? { namespace: "SourceVariables" } : {})
+    },
+    output: {
+      outputArtifacts,
+      executionResult: result,
+      ...(done && action.category === "Source"
+        ? { outputVariables: { CommitId: execution.artifactRevisions[0]?.revisionId ?? "", BranchName: "main" } }
+        : {})
+    }
   }
 }
 
@@ -139,6 +236,9 @@ export const executionIdRules = { required: true, ...Identifiers.rules.pipelineE
 export const nextTokenRules = Identifiers.rules.nextToken
 /** The model's rules for a stage name. */
 export const stageNameRules = Identifiers.rules.stageName
+
+/** The model's rules for an action execution filter's execution id. */
+export const filterExecutionIdRules = Identifiers.rules.pipelineExecutionId
 
 /** Encodes a page cursor. */
 export const encodeToken = (cursor: Record<string, unknown>): string =>
