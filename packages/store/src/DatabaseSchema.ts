@@ -62,6 +62,8 @@ export interface ExecutionHeadTable {
   start_time: Timestamp | null
   /** When the execution last moved to a new state (first seen time of the latest state). */
   changed_at: Timestamp | null
+  /** The content hash of the state whose action executions were last fetched completely (migration 0010). */
+  actions_synced_hash: string | null
 }
 
 /** `execution_observation`: every observation of an execution, in the order it was made (migration 0009). */
@@ -160,6 +162,131 @@ export interface DeliveryMetricsDailyView {
   unrestored_failures: number
 }
 
+/** The typed columns of an action execution's state, shared by `action_state` and the action views. */
+export interface ActionColumns {
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  action_execution_id: string
+  stage_name: string
+  action_name: string
+  category: string | null
+  owner: string | null
+  provider: string | null
+  action_version: string | null
+  status: string
+  start_time: Timestamp | null
+  last_update_time: Timestamp | null
+  updated_by: string | null
+  external_execution_id: string | null
+  external_execution_summary: string | null
+  external_execution_url: string | null
+  error_code: string | null
+  error_message: string | null
+  log_stream_arn: string | null
+  content_hash: string
+}
+
+/** `action_state`: one immutable row per distinct content of an action execution (migration 0010). */
+export interface ActionStateTable extends ActionColumns {
+  id: Generated<BigId>
+  document: Json
+  document_raw: Uint8Array | null
+}
+
+/** `action_observation`: every observation of an action execution, recorded once (migration 0010). */
+export interface ActionObservationTable {
+  state_id: BigId
+  /** When the response was received. */
+  observed_at: Timestamp
+  run_id: BigId | null
+}
+
+/** `action_head`: the latest observation of each action execution (migration 0010). */
+export interface ActionHeadTable {
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  action_execution_id: string
+  state_id: BigId
+  observed_at: Timestamp
+  content_hash: string
+  run_id: BigId | null
+}
+
+/** `action_snapshot` (view): every state of every action execution, in observation order. */
+export interface ActionSnapshotView extends ActionColumns {
+  seq: number
+  state_id: BigId
+  document: unknown
+  first_seen_at: Date
+  last_seen_at: Date
+  seen_count: number
+  first_run_id: BigId | null
+  last_run_id: BigId | null
+}
+
+/** `action_latest` (view): the latest state of each action execution. */
+export interface ActionLatestView extends ActionColumns {
+  state_id: BigId
+  document: unknown
+  last_seen_at: Date
+}
+
+/** `approval` (view): every manual approval, its decision, who made it, when and with what comment. */
+export interface ApprovalView {
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  stage_name: string
+  action_name: string
+  action_execution_id: string
+  requested_at: Date | null
+  decided_at: Date | null
+  wait_seconds: number | null
+  decision: string
+  decided_by: string | null
+  comment: string | null
+  url: string | null
+  status: string
+  last_seen_at: Date
+}
+
+/** `action_failure` (view): every failed action execution, with its error and where to look. */
+export interface ActionFailureView {
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  stage_name: string
+  action_name: string
+  action_execution_id: string
+  category: string | null
+  provider: string | null
+  started_at: Date | null
+  failed_at: Date | null
+  error_code: string | null
+  error_message: string | null
+  external_execution_id: string | null
+  external_execution_url: string | null
+  log_stream_arn: string | null
+  updated_by: string | null
+  external_execution_summary: string | null
+}
+
+/** `stage_duration` (view): per execution and stage, start, end, duration, final status and retries. */
+export interface StageDurationView {
+  source: string
+  pipeline_name: string
+  pipeline_execution_id: string
+  stage_name: string
+  started_at: Date | null
+  ended_at: Date | null
+  duration_seconds: number | null
+  status: string
+  actions: number
+  retried_actions: number
+}
+
 /** The store's tables and views as kysely types, for your own queries: `Kysely<DatabaseSchema.Tables>` (the connection itself is the `Database` service). */
 export interface Tables {
   snapshot_run: SnapshotRunTable
@@ -171,4 +298,12 @@ export interface Tables {
   status_transition: StatusTransitionView
   execution_duration: ExecutionDurationView
   delivery_metrics_daily: DeliveryMetricsDailyView
+  action_state: ActionStateTable
+  action_observation: ActionObservationTable
+  action_head: ActionHeadTable
+  action_snapshot: ActionSnapshotView
+  action_latest: ActionLatestView
+  approval: ApprovalView
+  action_failure: ActionFailureView
+  stage_duration: StageDurationView
 }

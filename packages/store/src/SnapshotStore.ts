@@ -1,7 +1,8 @@
-import type { Diff, ExecutionDocument, Identifiers, PipelineExecution } from "@pipetrail/core"
-import { Context, Effect, Layer, type Option } from "effect"
+import type { ActionExecution, Diff, ExecutionDocument, Identifiers, PipelineExecution } from "@pipetrail/core"
+import { Context, Effect, Layer, Option } from "effect"
 import { Database } from "./Database.js"
 import { DatabaseError, fromCause } from "./DatabaseError.js"
+import { makeActionReads, writeActions } from "./internal/actions.js"
 import type {
   AmbiguousExecutionError,
   ExecutionNotStoredError,
@@ -9,7 +10,8 @@ import type {
   SnapshotNotFoundError,
   StoredDocumentError
 } from "./internal/errors.js"
-import { pendingOf } from "./internal/intake.js"
+import { notStored } from "./internal/errors.js"
+import { actionPendingOf, pendingOf } from "./internal/intake.js"
 import { makeReads } from "./internal/reads.js"
 import { makeRecordRejected } from "./internal/rejected.js"
 import { makeRuns } from "./internal/runs.js"
@@ -96,6 +98,74 @@ export interface Head {
   readonly pipelineExecutionId: PipelineExecutionId
   readonly status: PipelineExecution.PipelineExecutionStatus
   readonly seq: number
+  /** Whether its action executions were fetched completely for this state. */
+  readonly actionsSynced: boolean
+}
+
+/** One observation of an action execution to record. */
+export interface ActionRecordInput {
+  readonly source: Source
+  /** The pipeline it belongs to (an action execution does not name it). */
+  readonly pipelineName: PipelineName
+  readonly action: ActionExecution.ActionExecution
+  /** When its response was received (core's `observeActionExecutions` gives it). */
+  readonly observedAt: Date
+  /** The job run that fetched it. */
+  readonly runId?: number
+}
+
+/** What recording one action observation did: `new` when its content was not stored before. */
+export interface ActionRecordResult {
+  readonly pipelineExecutionId: PipelineExecutionId
+  readonly actionExecutionId: Identifiers.ActionExecutionId
+  readonly outcome: "new" | "unchanged"
+  /** The `action_state` row holding its content. */
+  readonly stateId: number
+}
+
+/** One stored state of an action execution. */
+export interface ActionSnapshot {
+  /** The `action_state` row holding its content. */
+  readonly stateId: number
+  readonly source: Source
+  readonly pipelineName: PipelineName
+  readonly action: ActionExecution.ActionExecution
+  readonly contentHash: string
+  /** Its place in the action execution's history, in reads of every state (`actionHistory`). */
+  readonly seq: number | undefined
+  readonly firstSeenAt: Date | undefined
+  readonly lastSeenAt: Date
+  readonly seenCount: number | undefined
+}
+
+/** Filters of `approvals`. */
+export interface ApprovalFilter {
+  readonly source?: Source
+  readonly pipelineName?: PipelineName
+  /** Approvals requested at or after this time. */
+  readonly since?: Date
+  /** At most this many (default 1000), newest first. */
+  readonly limit?: number
+}
+
+/** One manual approval, as the `approval` view reports it. */
+export interface ApprovalRow {
+  readonly source: Source
+  readonly pipelineName: string
+  readonly pipelineExecutionId: string
+  readonly stageName: string
+  readonly actionName: string
+  readonly actionExecutionId: string
+  readonly requestedAt: Date | undefined
+  readonly decidedAt: Date | undefined
+  readonly waitSeconds: number | undefined
+  /** `approved`, `rejected`, `pending`, `abandoned` (or a status AWS added later). */
+  readonly decision: string
+  /** The approver's ARN. */
+  readonly decidedBy: string | undefined
+  /** The approver's comment. */
+  readonly comment: string | undefined
+  readonly url: string | undefined
 }
 
 /** A response that was not stored as an execution, to keep: its bytes when they are known, else `payload`. */
@@ -201,6 +271,46 @@ export interface SnapshotStoreService {
     source: Source,
     pipelineNames?: ReadonlyArray<PipelineName>
   ) => Effect.Effect<ReadonlyArray<Head>, DatabaseError>
+  /**
+   * Records a batch of action observations in one transaction; all of it is written or none of it.
+   * Each action execution's history is the replay of its observations in observation order.
+   */
+  readonly recordActions: (
+    inputs: ReadonlyArray<ActionRecordInput>
+  ) => Effect.Effect<ReadonlyArray<ActionRecordResult>, DatabaseError | InvalidObservationError>
+  /** The latest state of each action execution of an execution, in the order they started. */
+  readonly actions: (
+    key: ExecutionKey
+  ) => Effect.Effect<
+    ReadonlyArray<ActionSnapshot>,
+    DatabaseError | ExecutionNotStoredError | AmbiguousExecutionError | StoredDocumentError
+  >
+  /** Every stored state of every action execution of an execution, by first sighting. */
+  readonly actionHistory: (
+    key: ExecutionKey
+  ) => Effect.Effect<
+    ReadonlyArray<ActionSnapshot>,
+    DatabaseError | ExecutionNotStoredError | AmbiguousExecutionError | StoredDocumentError
+  >
+  /** Manual approvals (the `approval` view), newest request first. */
+  readonly approvals: (filter?: ApprovalFilter) => Effect.Effect<ReadonlyArray<ApprovalRow>, DatabaseError>
+  /** Which of these executions (`pipeline/id`) have a stored state whose action executions were not fetched completely. */
+  readonly actionsPending: (
+    source: Source,
+    executions: ReadonlyArray<{
+      readonly pipelineName: PipelineName
+      readonly pipelineExecutionId: PipelineExecutionId
+    }>
+  ) => Effect.Effect<ReadonlySet<string>, DatabaseError>
+  /** Marks an execution's action executions fetched completely for its state with `contentHash`. */
+  readonly markActionsSynced: (
+    source: Source,
+    execution: {
+      readonly pipelineName: PipelineName
+      readonly pipelineExecutionId: PipelineExecutionId
+      readonly contentHash: string
+    }
+  ) => Effect.Effect<void, DatabaseError>
   /** Starts a job run; returns its id. */
   readonly startRun: (source: Source, selection: unknown) => Effect.Effect<number, DatabaseError>
   /** Finishes a job run with its counts and outcome. */
@@ -280,6 +390,25 @@ export const make = Effect.gen(function* () {
 
   const record = (input: RecordInput) => Effect.map(recordMany([input]), (results) => results[0]!)
 
+  const recordActions = (
+    inputs: ReadonlyArray<ActionRecordInput>
+  ): Effect.Effect<ReadonlyArray<ActionRecordResult>, DatabaseError | InvalidObservationError> =>
+    inputs.length === 0
+      ? Effect.succeed([] as ReadonlyArray<ActionRecordResult>)
+      : Effect.flatMap(Effect.forEach(inputs, actionPendingOf), (items) =>
+          db.transaction(`record ${items.length} action observations`, (trx) => writeActions(trx, items))
+        )
+  const actionReads = makeActionReads(db)
+  /** The one stored execution `key` names, or why there is none. */
+  const storedExecution = (key: ExecutionKey) =>
+    Effect.flatMap(latest(key), (found) =>
+      Option.match(found, {
+        onNone: () => Effect.fail(notStored(key.pipelineExecutionId)),
+        onSome: (s) =>
+          Effect.succeed({ source: s.source, pipelineName: s.pipelineName, pipelineExecutionId: s.pipelineExecutionId })
+      })
+    )
+
   const recordRejected = makeRecordRejected(db)
   const { history, latest, list, snapshot, diffSnapshots, diffExecutions, heads } = makeReads(db)
   const { startRun, finishRun, runs } = makeRuns(db)
@@ -319,6 +448,19 @@ export const make = Effect.gen(function* () {
       heads(source, pipelineNames).pipe(
         span("heads", { source, ...(pipelineNames === undefined ? {} : { pipelines: pipelineNames.length }) })
       ),
+    recordActions: (inputs) =>
+      recordActions(inputs).pipe(
+        Effect.tap((results) => Effect.annotateCurrentSpan({ new: results.filter((r) => r.outcome === "new").length })),
+        span("recordActions", { batchSize: inputs.length })
+      ),
+    actions: (key) => Effect.flatMap(storedExecution(key), actionReads.actionsOf).pipe(span("actions", { ...key })),
+    actionHistory: (key) =>
+      Effect.flatMap(storedExecution(key), actionReads.actionHistoryOf).pipe(span("actionHistory", { ...key })),
+    approvals: (filter) => actionReads.approvals(filter).pipe(span("approvals", { ...filter })),
+    actionsPending: (source, executions) =>
+      actionReads.actionsPending(source, executions).pipe(span("actionsPending", { executions: executions.length })),
+    markActionsSynced: (source, execution) =>
+      actionReads.markActionsSynced(source, execution).pipe(span("markActionsSynced", { ...execution })),
     startRun: (source, selection) =>
       startRun(source, selection).pipe(
         Effect.tap((runId) => Effect.annotateCurrentSpan("runId", runId)),

@@ -3,8 +3,9 @@
  * empty source or one with NUL, a bad run id) is refused before any write; the rest become pending
  * writes, their time read once and written from that reading.
  */
+import type { ActionExecution } from "@pipetrail/core"
 import { Effect } from "effect"
-import type { RecordInput } from "../SnapshotStore.js"
+import type { ActionRecordInput, RecordInput } from "../SnapshotStore.js"
 import { InvalidObservationError } from "./errors.js"
 import { keyOf, type Pending } from "./write.js"
 
@@ -34,14 +35,17 @@ const shown = (value: unknown): string => {
 }
 
 /** Refuses, before any write, an observation whose time, source or run no history could hold. */
-const validate = (input: RecordInput): Effect.Effect<void, InvalidObservationError> => {
+const validate = (
+  input: { readonly source: string; readonly observedAt: Date; readonly runId?: number },
+  what: { readonly pipelineExecutionId: string; readonly label: string }
+): Effect.Effect<void, InvalidObservationError> => {
   const refuse = (field: string, value: string, expected: string) =>
     Effect.fail(
       new InvalidObservationError({
         field,
         value,
-        pipelineExecutionId: input.document.pipelineExecutionId,
-        message: `${field} ${value} of execution ${input.document.pipelineExecutionId} is not valid: expected ${expected}`
+        pipelineExecutionId: what.pipelineExecutionId,
+        message: `${field} ${value} of ${what.label} is not valid: expected ${expected}`
       })
     )
   const at = timeOf(input.observedAt)
@@ -67,11 +71,42 @@ const validate = (input: RecordInput): Effect.Effect<void, InvalidObservationErr
 
 /** `input` as a pending write, or the reason no history could hold it. */
 export const pendingOf = (input: RecordInput): Effect.Effect<Pending, InvalidObservationError> =>
-  Effect.as(validate(input), {
-    key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
-    source: input.source,
-    document: input.document,
-    // Written from the time validated above, whatever object carried it.
-    observedAt: new Date(timeOf(input.observedAt)),
-    runId: input.runId ?? null
-  })
+  Effect.as(
+    validate(input, {
+      pipelineExecutionId: input.document.pipelineExecutionId,
+      label: `execution ${input.document.pipelineExecutionId}`
+    }),
+    {
+      key: keyOf(input.source, input.document.pipelineName, input.document.pipelineExecutionId),
+      source: input.source,
+      document: input.document,
+      // Written from the time validated above, whatever object carried it.
+      observedAt: new Date(timeOf(input.observedAt)),
+      runId: input.runId ?? null
+    }
+  )
+
+/** An action execution's observation to write. */
+export interface ActionPending {
+  readonly source: string
+  readonly pipelineName: string
+  readonly action: ActionExecution.ActionExecution
+  readonly observedAt: Date
+  readonly runId: number | null
+}
+
+/** `input` as a pending action write, or the reason no history could hold it. */
+export const actionPendingOf = (input: ActionRecordInput): Effect.Effect<ActionPending, InvalidObservationError> =>
+  Effect.as(
+    validate(input, {
+      pipelineExecutionId: input.action.pipelineExecutionId,
+      label: `action execution ${input.action.actionExecutionId} of execution ${input.action.pipelineExecutionId}`
+    }),
+    {
+      source: input.source,
+      pipelineName: input.pipelineName,
+      action: input.action,
+      observedAt: new Date(timeOf(input.observedAt)),
+      runId: input.runId ?? null
+    }
+  )

@@ -183,7 +183,15 @@ export const makeReads = (db: DatabaseService) => {
     db.use("read execution heads", async (k) => {
       let q = k
         .selectFrom("execution_head")
-        .select(["source", "pipeline_name", "pipeline_execution_id", "status", "seq"])
+        .select([
+          "source",
+          "pipeline_name",
+          "pipeline_execution_id",
+          "status",
+          "seq",
+          "content_hash",
+          "actions_synced_hash"
+        ])
         .where("source", "=", source)
         .where("snapshot_id", "is not", null)
       if (pipelineNames !== undefined) {
@@ -197,7 +205,8 @@ export const makeReads = (db: DatabaseService) => {
         pipelineName: Identifiers.PipelineName.make(r.pipeline_name, true),
         pipelineExecutionId: Identifiers.PipelineExecutionId.make(r.pipeline_execution_id, true),
         status: PipelineExecution.PipelineExecutionStatus.of(r.status ?? ""),
-        seq: toNumber(r.seq)
+        seq: toNumber(r.seq),
+        actionsSynced: r.actions_synced_hash !== null && r.actions_synced_hash === r.content_hash
       }))
     })
 

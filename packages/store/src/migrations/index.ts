@@ -8,6 +8,7 @@ import * as m0006 from "./0006_snapshot_trigger_when.js"
 import * as m0007 from "./0007_reader_role.js"
 import * as m0008 from "./0008_rejected_response_http.js"
 import * as m0009 from "./0009_observation_order.js"
+import * as m0010 from "./0010_action_history.js"
 
 /** Every migration, by sortable name. Static so a built or bundled CLI finds them. */
 export const migrations: Record<string, Migration> = {
@@ -19,5 +20,6 @@ export const migrations: Record<string, Migration> = {
   "0006_snapshot_trigger_when": m0006,
   "0007_reader_role": m0007,
   "0008_rejected_response_http": m0008,
-  "0009_observation_order": m0009
+  "0009_observation_order": m0009,
+  "0010_action_history": m0010
 }
