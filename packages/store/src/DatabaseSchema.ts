@@ -19,6 +19,9 @@ export interface SnapshotRunTable {
   failed: Generated<number>
   outcome: Generated<"running" | "succeeded" | "partial" | "failed" | "interrupted">
   error: string | null
+  /** Action observations received, and action contents stored for the first time (migration 0010). */
+  actions_fetched: Generated<number>
+  new_action_states: Generated<number>
 }
 
 /** `execution_snapshot`: one row per distinct observed state of an execution; documents immutable. */

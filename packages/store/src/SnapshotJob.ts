@@ -51,6 +51,12 @@ export interface JobOptions {
    * unfinished execution of that pipeline is left to find.
    */
   readonly incremental: boolean
+  /**
+   * Fetch and record the action executions of each execution whose stored state changed in this
+   * run, that has not ended, or whose actions were not yet fetched completely for its state
+   * (default true). Settled executions cost no action call.
+   */
+  readonly actions?: boolean
   /** Called as the run advances (every listed, fetched and stored execution); for a progress display. */
   readonly onProgress?: (progress: JobProgress) => Effect.Effect<void>
   /** Called when a pipeline is done, with that pipeline's own counts. */
@@ -78,11 +84,18 @@ export interface PipelineDone {
   readonly fetched: number
   readonly newSnapshots: number
   readonly unchanged: number
+  /** Action execution observations received and action contents new to the store (0 without actions). */
+  readonly actionsFetched?: number
+  readonly newActionStates?: number
 }
 
 /** A pipeline's counts as one line (its info log and its progress line). */
 export const describePipelineDone = (done: PipelineDone): string =>
-  `${done.pipelineName}: ${done.fetched} fetched, ${done.newSnapshots} new, ${done.unchanged} unchanged`
+  `${done.pipelineName}: ${done.fetched} fetched, ${done.newSnapshots} new, ${done.unchanged} unchanged${
+    (done.actionsFetched ?? 0) > 0
+      ? `; ${done.actionsFetched} action states fetched, ${done.newActionStates ?? 0} new`
+      : ""
+  }`
 
 /** One execution or pipeline that could not be fetched. */
 export interface Failure {
@@ -92,13 +105,14 @@ export interface Failure {
   readonly error: (
     | CodePipelineError.ListExecutionsError
     | CodePipelineError.GetExecutionError
+    | CodePipelineError.ListActionsError
     | ExecutionDocument.MergeMismatchError
   )["_tag"]
   readonly message: string
 }
 
 /** What a run did. */
-export interface JobSummary extends SnapshotStore.RunCounts {
+export interface JobSummary extends Required<SnapshotStore.RunCounts> {
   readonly runId: number
   readonly source: string
   readonly pipelines: number
@@ -106,7 +120,15 @@ export interface JobSummary extends SnapshotStore.RunCounts {
   readonly failures: ReadonlyArray<Failure>
 }
 
-const emptyCounts: SnapshotStore.RunCounts = { fetched: 0, newSnapshots: 0, unchanged: 0, rejected: 0, failed: 0 }
+const emptyCounts: Required<SnapshotStore.RunCounts> = {
+  fetched: 0,
+  newSnapshots: 0,
+  unchanged: 0,
+  rejected: 0,
+  failed: 0,
+  actionsFetched: 0,
+  newActionStates: 0
+}
 
 const outcomeOf = (counts: SnapshotStore.RunCounts): SnapshotStore.RunOutcome =>
   counts.failed === 0 && counts.rejected === 0
@@ -154,7 +176,9 @@ export const run = (
         newSnapshots: c.newSnapshots + (delta.newSnapshots ?? 0),
         unchanged: c.unchanged + (delta.unchanged ?? 0),
         rejected: c.rejected + (delta.rejected ?? 0),
-        failed: c.failed + (delta.failed ?? 0)
+        failed: c.failed + (delta.failed ?? 0),
+        actionsFetched: c.actionsFetched + (delta.actionsFetched ?? 0),
+        newActionStates: c.newActionStates + (delta.newActionStates ?? 0)
       })).pipe(Effect.zipRight(notify))
     const advance = (delta: Partial<typeof position>) =>
       Effect.suspend(() => {
@@ -167,11 +191,13 @@ export const run = (
         return notify
       })
 
+    const withActions = options.actions ?? true
     const runId = yield* store.startRun(options.source, {
       pipelines: options.pipelines,
       since: options.since?.toISOString(),
       maxExecutions: options.maxExecutions,
-      incremental: options.incremental
+      incremental: options.incremental,
+      actions: withActions
     })
 
     yield* Effect.logInfo(
@@ -201,16 +227,85 @@ export const run = (
 
     const headsByPipeline = new Map<string, Map<string, SnapshotStore.Head>>()
 
+    /**
+     * Fetches and records the action executions of one execution; marks them fetched for the state
+     * recorded when every one arrived and none was rejected. A failure is counted and listed, and
+     * the run goes on.
+     */
+    const syncActions = (
+      pipelineName: Identifiers.PipelineName,
+      document: ExecutionDocument.ExecutionDocument,
+      mine: { actionsFetched: number; newActionStates: number }
+    ) =>
+      Effect.gen(function* () {
+        let rejected = 0
+        const observed = yield* Stream.runCollect(
+          codepipeline.observeActionExecutions(pipelineName, {
+            pipelineExecutionId: document.pipelineExecutionId,
+            onMalformed: (error) => {
+              rejected++
+              return reject(rejectionOf(error)!)
+            }
+          })
+        )
+        const inputs = Chunk.toReadonlyArray(observed).map(({ value, observedAt }) => ({
+          source: options.source,
+          pipelineName,
+          action: value,
+          observedAt,
+          runId
+        }))
+        const results = yield* store.recordActions(inputs).pipe(
+          Effect.retry({
+            while: (error) => error instanceof DatabaseError.DatabaseError && DatabaseError.isTransient(error),
+            schedule: Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
+          })
+        )
+        const fresh = results.filter((r) => r.outcome === "new").length
+        mine.actionsFetched += inputs.length
+        mine.newActionStates += fresh
+        yield* add({ actionsFetched: inputs.length, newActionStates: fresh })
+        if (rejected === 0) {
+          yield* store.markActionsSynced(options.source, {
+            pipelineName,
+            pipelineExecutionId: document.pipelineExecutionId,
+            contentHash: ExecutionDocument.contentHash(document)
+          })
+        }
+      }).pipe(
+        Effect.catchIf(
+          // What the store refuses ends the run; what CodePipeline refuses fails this execution's actions only.
+          (error): error is CodePipelineError.ListActionsError =>
+            !(error instanceof DatabaseError.DatabaseError || error instanceof SnapshotStore.InvalidObservationError),
+          (error) => {
+            const rejected = rejectionOf(error)
+            return rejected !== undefined
+              ? reject(rejected)
+              : fail({
+                  pipelineName,
+                  pipelineExecutionId: document.pipelineExecutionId,
+                  error: error._tag,
+                  message: `actions: ${error.message}`
+                })
+          }
+        )
+      )
+
     const processPipeline = (pipelineName: Identifiers.PipelineName) => {
       // This pipeline's own counts, for its progress line.
-      const mine = { fetched: 0, newSnapshots: 0, unchanged: 0 }
+      const mine = { fetched: 0, newSnapshots: 0, unchanged: 0, actionsFetched: 0, newActionStates: 0 }
       const known = headsByPipeline.get(pipelineName) ?? new Map<string, SnapshotStore.Head>()
       const unfinished = new Set(
         [...known.values()].filter((h) => !PipelineExecution.isTerminal(h.status)).map((h) => h.pipelineExecutionId)
       )
       const settled = (summary: { pipelineExecutionId: string; status: string }) => {
         const head = known.get(summary.pipelineExecutionId)
-        return head !== undefined && head.status === summary.status && PipelineExecution.isTerminal(head.status)
+        return (
+          head !== undefined &&
+          head.status === summary.status &&
+          PipelineExecution.isTerminal(head.status) &&
+          (!withActions || head.actionsSynced)
+        )
       }
       let listed = codepipeline.listPipelineExecutions(pipelineName, {
         onMalformed: (error) => reject(rejectionOf(error)!)
@@ -294,7 +389,7 @@ export const run = (
               Effect.tapError((error) =>
                 Effect.logError(`could not store a batch of ${Chunk.size(batch)}: ${error.message}`)
               ),
-              Effect.flatMap((results) => {
+              Effect.tap((results) => {
                 const delta = {
                   newSnapshots: results.filter((r) => r.outcome === "new").length,
                   unchanged: results.filter((r) => r.outcome === "unchanged").length
@@ -305,8 +400,35 @@ export const run = (
               }),
               // A batch that started is written and counted before an interruption takes effect,
               // so the run's counts equal the rows it wrote, however it ends.
-              Effect.uninterruptible
+              Effect.uninterruptible,
+              Effect.map((results) => ({ batch: Chunk.toReadonlyArray(batch), results }))
             )
+        ),
+        Stream.mapEffect(({ batch, results }) =>
+          Effect.gen(function* () {
+            if (!withActions) return
+            // Actions of executions that changed or have not ended; of the others, those not fetched yet.
+            const settledHere = batch.filter(
+              ({ document }, i) => results[i]!.outcome === "unchanged" && PipelineExecution.isTerminal(document.status)
+            )
+            const pending = yield* store.actionsPending(
+              options.source,
+              settledHere.map(({ document }) => ({
+                pipelineName: document.pipelineName,
+                pipelineExecutionId: document.pipelineExecutionId
+              }))
+            )
+            const wanted = batch.filter(
+              ({ document }, i) =>
+                results[i]!.outcome === "new" ||
+                !PipelineExecution.isTerminal(document.status) ||
+                pending.has(`${document.pipelineName}/${document.pipelineExecutionId}`)
+            )
+            yield* Effect.forEach(wanted, ({ document }) => syncActions(pipelineName, document, mine), {
+              concurrency: options.concurrency,
+              discard: true
+            })
+          })
         ),
         Stream.runDrain,
         Effect.catchIf(
@@ -335,7 +457,7 @@ export const run = (
           .pipe(
             Effect.zipRight(
               Effect.logInfo(
-                `run ${runId} ${outcome ?? outcomeOf(c)}: ${c.fetched} fetched, ${c.newSnapshots} new, ${c.unchanged} unchanged, ${c.rejected} rejected, ${c.failed} failed`
+                `run ${runId} ${outcome ?? outcomeOf(c)}: ${c.fetched} fetched, ${c.newSnapshots} new, ${c.unchanged} unchanged, ${c.rejected} rejected, ${c.failed} failed; ${c.actionsFetched} action states fetched, ${c.newActionStates} new`
               )
             ),
             Effect.catchAll((e) => Effect.logError(`could not record the end of run ${runId}: ${e.message}`))

@@ -197,6 +197,9 @@ export interface RunCounts {
   readonly unchanged: number
   readonly rejected: number
   readonly failed: number
+  /** Action execution observations received, and action contents stored for the first time (0 when absent). */
+  readonly actionsFetched?: number
+  readonly newActionStates?: number
 }
 
 /** A job run as stored. */

@@ -23,7 +23,8 @@ const migrationNames = [
   "0006_snapshot_trigger_when",
   "0007_reader_role",
   "0008_rejected_response_http",
-  "0009_observation_order"
+  "0009_observation_order",
+  "0010_action_history"
 ]
 
 const chunk = <A>(items: ReadonlyArray<A>, size: number) =>

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { CodePipelineTest } from "@pipetrail/core"
-import { SnapshotJob, type SnapshotStore } from "@pipetrail/store"
-import { Chunk, Duration, Effect, FastCheck as fc, Layer, Schedule, Stream, Tracer } from "effect"
+import { ActionExecution, CodePipeline, CodePipelineError, CodePipelineTest, Identifiers } from "@pipetrail/core"
+import { Database, SnapshotJob, SnapshotStore } from "@pipetrail/store"
+import { Chunk, Context, Duration, Effect, FastCheck as fc, Layer, Schedule, Schema, Stream, Tracer } from "effect"
+import { sql } from "kysely"
 import { backends, doc, executionId, freshSource, storeLayer } from "./utils.js"
 
 const summary = (outcome: SnapshotStore.RunOutcome): SnapshotJob.JobSummary => ({
@@ -14,7 +15,9 @@ const summary = (outcome: SnapshotStore.RunOutcome): SnapshotJob.JobSummary => (
   newSnapshots: 0,
   unchanged: 0,
   rejected: 0,
-  failed: 0
+  failed: 0,
+  actionsFetched: 0,
+  newActionStates: 0
 })
 
 const tick = fc.constantFrom<SnapshotJob.Tick>(
@@ -176,6 +179,197 @@ for (const backend of backends) {
           }
         }),
       { timeout: 60_000 }
+    )
+  })
+}
+
+const statuses = ["InProgress", "Succeeded", "Failed", "Stopped"] as const
+
+/** A world to serve: pipelines, executions with a status, each with some action executions. */
+const world = fc.array(
+  fc.array(fc.record({ status: fc.constantFrom(...statuses), actions: fc.nat(3) }), { maxLength: 5 }),
+  { minLength: 1, maxLength: 3 }
+)
+
+const decodeAction = Schema.decodeUnknownSync(ActionExecution.ActionExecution)
+
+/** Counts the calls a job makes, by operation, and can fail the action listing of chosen executions. */
+const counting = (failActionsOf: Set<string> = new Set()) => {
+  const calls = { list: 0, get: 0, actions: 0 }
+  const layer = Layer.effect(
+    CodePipeline.CodePipeline,
+    Effect.map(CodePipeline.CodePipeline, (service) => ({
+      ...service,
+      listPipelineExecutions: (name, options) =>
+        Stream.suspend(() => {
+          calls.list++
+          return service.listPipelineExecutions(name, options)
+        }),
+      observePipelineExecution: (name, id) =>
+        Effect.suspend(() => {
+          calls.get++
+          return service.observePipelineExecution(name, id)
+        }),
+      observeActionExecutions: (name, options) =>
+        Stream.suspend(() => {
+          calls.actions++
+          const id = options?.pipelineExecutionId
+          return id !== undefined && failActionsOf.has(id)
+            ? Stream.fail(
+                new CodePipelineError.ThrottledError({ operation: "ListActionExecutions", message: "Rate exceeded" })
+              )
+            : service.observeActionExecutions(name, options)
+        })
+    }))
+  )
+  return { calls, layer }
+}
+
+for (const backend of backends) {
+  describe(`SnapshotJob with action executions on ${backend.name}`, () => {
+    it.live(
+      "actions are fetched for executions that changed or have not ended, never for settled ones: an idle tick costs one list call per pipeline (property)",
+      () =>
+        Effect.gen(function* () {
+          const store = storeLayer(backend.database)
+          const context = yield* Layer.build(store)
+          const check = (pipelines: ReadonlyArray<ReadonlyArray<{ status: string; actions: number }>>) =>
+            Effect.gen(function* () {
+              const source = freshSource()
+              const names = pipelines.map((_, p) => Identifiers.PipelineName.make(`p${p}-${source.slice(-8)}`))
+              const served = pipelines.flatMap((executions, p) =>
+                executions.map((e, i) => ({
+                  pipelineName: names[p]!,
+                  execution: doc(executionId(), {
+                    pipelineName: names[p]!,
+                    status: e.status,
+                    startTime: new Date(Date.UTC(2026, 5, 1, 10, i)).toISOString()
+                  }),
+                  actions: e.actions
+                }))
+              )
+              const actions = served.flatMap(({ pipelineName, execution, actions }) =>
+                Array.from({ length: actions }, (_, a) => ({
+                  pipelineName,
+                  action: decodeAction({
+                    pipelineExecutionId: execution.pipelineExecutionId,
+                    actionExecutionId: `${execution.pipelineExecutionId}-${a}`,
+                    stageName: `Stage${a}`,
+                    actionName: "Act",
+                    status: execution.status === "InProgress" && a === actions - 1 ? "InProgress" : "Succeeded",
+                    startTime: Date.UTC(2026, 5, 1, 10, a) / 1000
+                  })
+                }))
+              )
+              const service = CodePipelineTest.layer({
+                pipelines: names.map((name) => ({ name })),
+                executions: served.map(({ execution }) => ({ execution })),
+                actions
+              })
+              const { calls, layer } = counting()
+              const job = (incremental: boolean) =>
+                SnapshotJob.run({ source, pipelines: names, concurrency: 3, batchSize: 4, incremental }).pipe(
+                  Effect.provide(Layer.provide(layer, service)),
+                  Effect.provide(context)
+                )
+              const first = yield* job(true)
+              assert.strictEqual(calls.actions, served.length, "the first tick fetches every execution's actions")
+              assert.strictEqual(first.actionsFetched, actions.length)
+              assert.strictEqual(first.newActionStates, actions.length)
+              const running = served.filter(({ execution }) => execution.status === "InProgress").length
+              for (const incremental of [true, false]) {
+                calls.list = calls.get = calls.actions = 0
+                const again = yield* job(incremental)
+                assert.strictEqual(calls.list, names.length)
+                if (incremental) assert.strictEqual(calls.get, running, "an idle tick fetches only running executions")
+                assert.strictEqual(calls.actions, running, "actions of settled executions are never fetched again")
+                assert.strictEqual(again.newActionStates, 0)
+              }
+              const db = Context.get(context, Database.Database)
+              const stored = yield* Effect.promise(() =>
+                sql<{ n: number }>`select count(*)::int as n from action_latest where source = ${source}`.execute(
+                  db.kysely
+                )
+              )
+              assert.strictEqual(stored.rows[0]!.n, actions.length)
+            })
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(world, (w) => Effect.runPromise(check(w))),
+              { numRuns: 12 }
+            )
+          )
+        }).pipe(Effect.scoped),
+      { timeout: 300_000 }
+    )
+
+    it.live(
+      "without actions no action call is made; an execution whose actions failed is fetched again next time, then settles",
+      () =>
+        Effect.gen(function* () {
+          const context = yield* Layer.build(storeLayer(backend.database))
+          const source = freshSource()
+          const [a, b] = [executionId(), executionId()]
+          const executions = [doc(a, { status: "Succeeded" }), doc(b, { status: "Failed" })]
+          const name = executions[0]!.pipelineName
+          const service = CodePipelineTest.layer({
+            pipelines: [{ name }],
+            executions: executions.map((execution) => ({ execution })),
+            actions: [
+              {
+                pipelineName: name,
+                action: decodeAction({
+                  pipelineExecutionId: b,
+                  actionExecutionId: "deploy-1",
+                  stageName: "Deploy",
+                  actionName: "Deploy",
+                  status: "Failed"
+                })
+              }
+            ]
+          })
+          const failing = new Set<string>([b])
+          const { calls, layer } = counting(failing)
+          const job = (actions: boolean) =>
+            SnapshotJob.run({
+              source,
+              pipelines: [name],
+              concurrency: 2,
+              batchSize: 10,
+              incremental: true,
+              actions
+            }).pipe(Effect.provide(Layer.provide(layer, service)), Effect.provide(context))
+          const without = yield* job(false)
+          assert.strictEqual(calls.actions, 0)
+          assert.strictEqual(without.actionsFetched, 0)
+          // The first run with actions: b's listing fails (listed in the summary), a's is stored.
+          calls.actions = 0
+          const first = yield* job(true)
+          assert.strictEqual(calls.actions, 2)
+          assert.strictEqual(first.outcome, "partial")
+          assert.deepStrictEqual(
+            first.failures.map((f) => [f.pipelineExecutionId, f.error]),
+            [[b, "ThrottledError"]]
+          )
+          // Next run: only b is fetched again (its actions are pending), and then it settles.
+          failing.clear()
+          calls.actions = calls.get = 0
+          const second = yield* job(true)
+          assert.deepStrictEqual(
+            [calls.get, calls.actions, second.actionsFetched, second.newActionStates],
+            [1, 1, 1, 1]
+          )
+          calls.actions = calls.get = 0
+          yield* job(true)
+          assert.deepStrictEqual([calls.get, calls.actions], [0, 0])
+          const store = Context.get(context, SnapshotStore.SnapshotStore)
+          const stored = yield* store.actions({ pipelineExecutionId: b })
+          assert.deepStrictEqual(
+            stored.map((s) => [s.action.actionExecutionId, s.action.status]),
+            [["deploy-1", "Failed"]]
+          )
+        }).pipe(Effect.scoped),
+      { timeout: 120_000 }
     )
   })
 }

@@ -29,6 +29,8 @@ export const makeRuns = (db: DatabaseService) => {
             unchanged: result.unchanged,
             rejected: result.rejected,
             failed: result.failed,
+            actions_fetched: result.actionsFetched ?? 0,
+            new_action_states: result.newActionStates ?? 0,
             outcome: result.outcome,
             error: clean(result.error)
           })
@@ -52,6 +54,8 @@ export const makeRuns = (db: DatabaseService) => {
           unchanged: r.unchanged,
           rejected: r.rejected,
           failed: r.failed,
+          actionsFetched: r.actions_fetched,
+          newActionStates: r.new_action_states,
           outcome: r.outcome,
           error: r.error ?? undefined
         })

@@ -105,6 +105,12 @@ export const up = async (db: Kysely<any>): Promise<void> => {
   // Which state of an execution its action executions were last fetched completely for: a job
   // fetches them again only for an execution that changed since, or that has not ended.
   await sql`alter table execution_head add column actions_synced_hash text`.execute(db)
+  // A run's action counts: observations received, and contents stored for the first time.
+  await sql`
+    alter table snapshot_run
+      add column actions_fetched integer not null default 0,
+      add column new_action_states integer not null default 0
+  `.execute(db)
 
   // Every state of every action execution, in observation order, as the replay of its observations.
   await sql`
@@ -231,6 +237,7 @@ export const up = async (db: Kysely<any>): Promise<void> => {
 export const down = async (db: Kysely<any>): Promise<void> => {
   await sql`drop view stage_duration, action_failure, approval, action_latest, action_snapshot`.execute(db)
   await sql`alter table execution_head drop column actions_synced_hash`.execute(db)
+  await sql`alter table snapshot_run drop column actions_fetched, drop column new_action_states`.execute(db)
   await sql`drop table action_head, action_observation, action_state`.execute(db)
   await sql`drop function action_observation_immutable, action_state_immutable`.execute(db)
 }
