@@ -1,3 +1,4 @@
+import * as ActionExecution from "./ActionExecution.js"
 import * as Canonical from "./Canonical.js"
 import * as ExecutionDocument from "./ExecutionDocument.js"
 
@@ -129,4 +130,102 @@ export const diff = (a: ExecutionDocument.ExecutionDocument, b: ExecutionDocumen
   )
   const id = change("pipelineExecutionId", "pipelineExecutionId", x.pipelineExecutionId, y.pipelineExecutionId)
   return id === undefined ? changes : [id, ...changes]
+}
+
+/** Leaf values of a JSON value by path (`output.executionResult.errorDetails.code`); arrays are leaves. */
+const leaves = (value: unknown, prefix: string, out: Map<string, unknown>): Map<string, unknown> => {
+  if (isObject(value)) {
+    for (const name of Object.keys(value).sort()) leaves(value[name], prefix === "" ? name : `${prefix}.${name}`, out)
+  } else if (value !== undefined) out.set(prefix, value)
+  return out
+}
+
+/** The JSON form of an action execution (ISO times), keys sorted. */
+const actionJson = (action: ActionExecution.ActionExecution): Json =>
+  JSON.parse(ActionExecution.canonicalJson(action)) as Json
+
+/** Where an action sits in its pipeline: `Stage/Action`. */
+export const actionKey = (action: { readonly stageName: string; readonly actionName: string }): string =>
+  `${action.stageName}/${action.actionName}`
+
+/**
+ * What changed from one state of an action execution to the next (`before` undefined: it was first
+ * seen, and every field it has is `added`). Paths are prefixed `actions[Stage/Action]`, the key is
+ * the action execution id; values are JSON (ISO times).
+ */
+export const diffAction = (
+  before: ActionExecution.ActionExecution | undefined,
+  after: ActionExecution.ActionExecution
+): Array<Change> => {
+  const prefix = `actions[${actionKey(after)}]`
+  const x = before === undefined ? new Map<string, unknown>() : leaves(actionJson(before), "", new Map())
+  const y = leaves(actionJson(after), "", new Map())
+  const paths = [...new Set([...x.keys(), ...y.keys()])].filter(
+    (p) => p !== "pipelineExecutionId" && p !== "actionExecutionId" && p !== "stageName" && p !== "actionName"
+  )
+  const first = [
+    "status",
+    "updatedBy",
+    "output.executionResult.errorDetails.code",
+    "output.executionResult.errorDetails.message"
+  ]
+  paths.sort((a, b) => {
+    const i = first.indexOf(a)
+    const j = first.indexOf(b)
+    return (i === -1 ? first.length : i) - (j === -1 ? first.length : j) || (a < b ? -1 : a > b ? 1 : 0)
+  })
+  return paths.flatMap((p) => {
+    const c = change(`${prefix}.${p}`, "actions", x.get(p), y.get(p), after.actionExecutionId)
+    return c === undefined ? [] : [c]
+  })
+}
+
+/** What an audit compares of an action across two executions. */
+const compared: ReadonlyArray<readonly [string, (a: ActionExecution.ActionExecution) => unknown]> = [
+  ["status", (a) => a.status],
+  ["updatedBy", (a) => a.updatedBy],
+  ["errorCode", (a) => a.output?.executionResult?.errorDetails?.code],
+  ["errorMessage", (a) => a.output?.executionResult?.errorDetails?.message],
+  ["summary", (a) => a.output?.executionResult?.externalExecutionSummary],
+  ["provider", (a) => a.input?.actionTypeId?.provider]
+]
+
+/**
+ * What differs between the actions of two executions: each action (`Stage/Action`) compared by its
+ * latest attempt — status, who updated it (the approver), error, summary (the approver's comment),
+ * provider — and its number of attempts; an action only one execution ran is `added` or `removed`.
+ */
+export const diffActions = (
+  a: ReadonlyArray<ActionExecution.ActionExecution>,
+  b: ReadonlyArray<ActionExecution.ActionExecution>
+): Array<Change> => {
+  const byAction = (actions: ReadonlyArray<ActionExecution.ActionExecution>) => {
+    const out = new Map<string, { latest: ActionExecution.ActionExecution; attempts: number }>()
+    for (const action of actions) {
+      const key = actionKey(action)
+      const seen = out.get(key)
+      const later =
+        seen === undefined ||
+        (action.startTime?.getTime() ?? Number.NEGATIVE_INFINITY) >
+          (seen.latest.startTime?.getTime() ?? Number.NEGATIVE_INFINITY)
+      out.set(key, { latest: later ? action : seen.latest, attempts: (seen?.attempts ?? 0) + 1 })
+    }
+    return out
+  }
+  const x = byAction(a)
+  const y = byAction(b)
+  const keys = [...new Set([...x.keys(), ...y.keys()])]
+  return keys.flatMap((key) => {
+    const before = x.get(key)
+    const after = y.get(key)
+    const path = `actions[${key}]`
+    if (before === undefined || after === undefined) {
+      const c = change(path, "actions", before?.latest.status, after?.latest.status, key)
+      return c === undefined ? [] : [c]
+    }
+    return [
+      ...compared.map(([name, of]) => change(`${path}.${name}`, "actions", of(before.latest), of(after.latest), key)),
+      change(`${path}.attempts`, "actions", before.attempts, after.attempts, key)
+    ].filter((c): c is Change => c !== undefined)
+  })
 }

@@ -1,4 +1,10 @@
-import type { ActionExecution, Diff, ExecutionDocument, Identifiers, PipelineExecution } from "@pipetrail/core"
+import {
+  type ActionExecution,
+  Diff,
+  type ExecutionDocument,
+  type Identifiers,
+  type PipelineExecution
+} from "@pipetrail/core"
 import { Context, Effect, Layer, Option } from "effect"
 import { Database } from "./Database.js"
 import { DatabaseError, fromCause } from "./DatabaseError.js"
@@ -68,6 +74,18 @@ export interface Snapshot {
 /** One step of an execution's history: the state and what changed since the previous one. */
 export interface HistoryEntry {
   readonly snapshot: Snapshot
+  readonly changes: ReadonlyArray<Diff.Change>
+  /**
+   * The states its action executions took while the execution was in this state (first seen from
+   * this state's first sighting until the next state's), each with what changed since that action
+   * execution's previous state.
+   */
+  readonly actions: ReadonlyArray<ActionStep>
+}
+
+/** One state of an action execution in an execution's history, and what changed since its previous state. */
+export interface ActionStep {
+  readonly snapshot: ActionSnapshot
   readonly changes: ReadonlyArray<Diff.Change>
 }
 
@@ -261,7 +279,7 @@ export interface SnapshotStoreService {
     a: number,
     b: number
   ) => Effect.Effect<ReadonlyArray<Diff.Change>, DatabaseError | SnapshotNotFoundError | StoredDocumentError>
-  /** What differs between the latest states of two executions. */
+  /** What differs between the latest states of two executions, their actions included (`Diff.diffActions`). */
   readonly diffExecutions: (
     a: ExecutionKey,
     b: ExecutionKey
@@ -402,18 +420,55 @@ export const make = Effect.gen(function* () {
           db.transaction(`record ${items.length} action observations`, (trx) => writeActions(trx, items))
         )
   const actionReads = makeActionReads(db)
-  /** The one stored execution `key` names, or why there is none. */
-  const storedExecution = (key: ExecutionKey) =>
+  /** The latest state of the one stored execution `key` names, or why there is none. */
+  const storedLatest = (key: ExecutionKey) =>
     Effect.flatMap(latest(key), (found) =>
       Option.match(found, {
         onNone: () => Effect.fail(notStored(key.pipelineExecutionId)),
-        onSome: (s) =>
-          Effect.succeed({ source: s.source, pipelineName: s.pipelineName, pipelineExecutionId: s.pipelineExecutionId })
+        onSome: Effect.succeed
       })
     )
 
   const recordRejected = makeRecordRejected(db)
-  const { history, latest, list, snapshot, diffSnapshots, diffExecutions, heads } = makeReads(db)
+  const { history: executionHistory, latest, list, snapshot, diffSnapshots, heads } = makeReads(db)
+
+  /** The execution's states, each with the action states first seen while it held. */
+  const history = (key: ExecutionKey) =>
+    Effect.gen(function* () {
+      const entries = yield* executionHistory(key)
+      const first = entries[0]!.snapshot
+      const states = yield* actionReads.actionHistoryOf(first)
+      const previous = new Map<string, ActionExecution.ActionExecution>()
+      const steps = states.map((state) => {
+        const changes = Diff.diffAction(previous.get(state.action.actionExecutionId), state.action)
+        previous.set(state.action.actionExecutionId, state.action)
+        return { snapshot: state, changes }
+      })
+      return entries.map((entry, i): HistoryEntry => {
+        const from = i === 0 ? Number.NEGATIVE_INFINITY : entry.snapshot.firstSeenAt.getTime()
+        const until = entries[i + 1]?.snapshot.firstSeenAt.getTime() ?? Number.POSITIVE_INFINITY
+        return {
+          ...entry,
+          actions: steps.filter((step) => {
+            const at = step.snapshot.firstSeenAt?.getTime() ?? 0
+            return at >= from && at < until
+          })
+        }
+      })
+    })
+
+  const diffExecutions = (a: ExecutionKey, b: ExecutionKey) =>
+    Effect.gen(function* () {
+      const [x, y] = yield* Effect.all([storedLatest(a), storedLatest(b)])
+      const [xs, ys] = yield* Effect.all([actionReads.actionsOf(x), actionReads.actionsOf(y)])
+      return [
+        ...Diff.diff(x.document, y.document),
+        ...Diff.diffActions(
+          xs.map((s) => s.action),
+          ys.map((s) => s.action)
+        )
+      ]
+    })
   const { startRun, finishRun, runs } = makeRuns(db)
 
   return SnapshotStore.of({
@@ -456,9 +511,9 @@ export const make = Effect.gen(function* () {
         Effect.tap((results) => Effect.annotateCurrentSpan({ new: results.filter((r) => r.outcome === "new").length })),
         span("recordActions", { batchSize: inputs.length })
       ),
-    actions: (key) => Effect.flatMap(storedExecution(key), actionReads.actionsOf).pipe(span("actions", { ...key })),
+    actions: (key) => Effect.flatMap(storedLatest(key), actionReads.actionsOf).pipe(span("actions", { ...key })),
     actionHistory: (key) =>
-      Effect.flatMap(storedExecution(key), actionReads.actionHistoryOf).pipe(span("actionHistory", { ...key })),
+      Effect.flatMap(storedLatest(key), actionReads.actionHistoryOf).pipe(span("actionHistory", { ...key })),
     approvals: (filter) => actionReads.approvals(filter).pipe(span("approvals", { ...filter })),
     actionsPending: (source, executions) =>
       actionReads.actionsPending(source, executions).pipe(span("actionsPending", { executions: executions.length })),

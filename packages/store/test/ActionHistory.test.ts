@@ -486,6 +486,83 @@ for (const backend of backends) {
         })
       )
 
+      it.effect(
+        "history and diff include action-level changes: a deploy that failed then succeeded, another approver",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* SnapshotStore.SnapshotStore
+            const source = freshSource()
+            const name = pipelineName("payments-api")
+            const [x, y] = [executionId(), executionId()]
+            const at = (minute: number) => new Date(Date.UTC(2026, 5, 1, 10, minute))
+            const approve = (e: string, who: string) =>
+              action(e, `${e}-approve`, {
+                stageName: "Approve",
+                actionName: "Approve",
+                status: "Succeeded",
+                updatedBy: who,
+                input: { actionTypeId: { category: "Approval", owner: "AWS", provider: "Manual", version: "1" } }
+              })
+            const deploy = (e: string, status: string, patch: object = {}) =>
+              action(e, `${e}-deploy`, { status, ...patch })
+            yield* store.recordMany([
+              { source, document: doc(x), observedAt: at(0) },
+              { source, document: doc(x, { status: "Failed" }), observedAt: at(30) },
+              { source, document: doc(y, { status: "Succeeded" }), observedAt: at(30) }
+            ])
+            const observe = (item: ActionExecution.ActionExecution, minute: number) => ({
+              source,
+              pipelineName: name,
+              action: item,
+              observedAt: at(minute)
+            })
+            yield* store.recordActions([
+              observe(approve(x, "arn:aws:iam::123456789012:user/alice"), 5),
+              observe(deploy(x, "InProgress"), 10),
+              observe(
+                deploy(x, "Failed", {
+                  output: { executionResult: { errorDetails: { code: "JobFailed", message: "health checks failed" } } }
+                }),
+                31
+              ),
+              observe(approve(y, "arn:aws:iam::123456789012:user/bob"), 31),
+              observe(deploy(y, "Succeeded"), 31)
+            ])
+            const history = yield* store.history({ pipelineExecutionId: x })
+            assert.deepStrictEqual(
+              history.map((e) => e.actions.map((a) => [a.snapshot.action.actionName, a.snapshot.action.status])),
+              [
+                [
+                  ["Approve", "Succeeded"],
+                  ["Deploy", "InProgress"]
+                ],
+                [["Deploy", "Failed"]]
+              ]
+            )
+            const failed = history[1]!.actions[0]!.changes
+            assert.deepInclude(failed, {
+              path: "actions[Deploy/Deploy].status",
+              field: "actions",
+              key: `${x}-deploy`,
+              kind: "changed",
+              before: "InProgress",
+              after: "Failed"
+            })
+            assert.isTrue(
+              failed.some((c) => c.path === "actions[Deploy/Deploy].output.executionResult.errorDetails.code")
+            )
+            const changes = yield* store.diffExecutions({ pipelineExecutionId: x }, { pipelineExecutionId: y })
+            const byPath = new Map(changes.map((c) => [c.path, c]))
+            assert.deepInclude(byPath.get("actions[Deploy/Deploy].status"), { before: "Failed", after: "Succeeded" })
+            assert.deepInclude(byPath.get("actions[Approve/Approve].updatedBy"), {
+              before: "arn:aws:iam::123456789012:user/alice",
+              after: "arn:aws:iam::123456789012:user/bob"
+            })
+            assert.deepInclude(byPath.get("actions[Deploy/Deploy].errorCode"), { kind: "removed", before: "JobFailed" })
+            assert.deepInclude(byPath.get("status"), { before: "Failed", after: "Succeeded" })
+          })
+      )
+
       it.effect("an execution's actions are pending until marked fetched for its current state", () =>
         Effect.gen(function* () {
           const store = yield* SnapshotStore.SnapshotStore

@@ -165,19 +165,8 @@ export const makeReads = (db: DatabaseService) => {
       return yield* toSnapshot(row as SnapshotRow)
     })
 
-  const latestOrFail = (key: ExecutionKey) =>
-    Effect.flatMap(latest(key), (found) =>
-      Option.match(found, {
-        onNone: () => Effect.fail(notStored(key.pipelineExecutionId)),
-        onSome: Effect.succeed
-      })
-    )
-
   const diffSnapshots = (a: number, b: number) =>
     Effect.zipWith(snapshot(a), snapshot(b), (x, y) => Diff.diff(x.document, y.document))
-
-  const diffExecutions = (a: ExecutionKey, b: ExecutionKey) =>
-    Effect.zipWith(latestOrFail(a), latestOrFail(b), (x, y) => Diff.diff(x.document, y.document))
 
   const heads = (source: Source, pipelineNames?: ReadonlyArray<Identifiers.PipelineName>) =>
     db.use("read execution heads", async (k) => {
@@ -210,5 +199,5 @@ export const makeReads = (db: DatabaseService) => {
       }))
     })
 
-  return { history, latest, list, snapshot, diffSnapshots, diffExecutions, heads }
+  return { history, latest, list, snapshot, diffSnapshots, heads }
 }
