@@ -2,6 +2,7 @@ import { Command, ValidationError } from "@effect/cli"
 import { CodePipelineError } from "@pipetrail/core"
 import { DatabaseError, ReadOnlyQuery } from "@pipetrail/store"
 import { Cause, ConfigError, Console, Effect, Exit, Logger, Option } from "effect"
+import { actions, approvals } from "./commands/actions.js"
 import { db } from "./commands/db.js"
 import { demo } from "./commands/demo.js"
 import { diff } from "./commands/diff.js"
@@ -18,7 +19,20 @@ import { safe, withColourRule } from "./Output.js"
 /** The `pipetrail` command tree. */
 export const command = Command.make("pipetrail").pipe(
   Command.withDescription("Keep, query and diff the history of AWS CodePipeline executions."),
-  Command.withSubcommands([get, snapshot, watch, history, diff, executions, sqlCommand, db, emulator, demo])
+  Command.withSubcommands([
+    get,
+    snapshot,
+    watch,
+    history,
+    diff,
+    executions,
+    actions,
+    approvals,
+    sqlCommand,
+    db,
+    emulator,
+    demo
+  ])
 )
 
 /** Exit codes: 0 success, 1 failure, 2 usage error, 3 job finished with some executions failed. */

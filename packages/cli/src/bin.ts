@@ -25,7 +25,10 @@ const subcommand = argv.find((arg, i) => !arg.startsWith("-") && argv[i - 1] !==
 // A command that runs a query or two and exits runs WebAssembly (PGlite, the SQL parser) on V8's
 // baseline compiler only: optimizing PGlite's 9 MB module in the background cost such a command
 // ~0.15 s and ~65 MB more than it saved. Jobs and the emulator keep the optimizing tier.
-if (subcommand !== undefined && ["executions", "history", "diff", "sql", "get"].includes(subcommand)) {
+if (
+  subcommand !== undefined &&
+  ["executions", "history", "diff", "sql", "get", "actions", "approvals"].includes(subcommand)
+) {
   v8.setFlagsFromString("--liftoff-only")
 }
 const debug = argv.some((arg, i) => arg === "--log-level=debug" || (arg === "--log-level" && argv[i + 1] === "debug"))

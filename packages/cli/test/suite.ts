@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs"
-import { Emulator } from "@pipetrail/emulator"
+import { Emulator, Scenario } from "@pipetrail/emulator"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { freshPostgres, run, start, tempDir, until } from "./utils.js"
 
@@ -182,6 +182,126 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       assert.strictEqual(JSON.parse(diff.stdout)[0].path, "pipelineExecutionId")
     })
 
+    it("actions, approvals, history and diff answer the audit questions from stored action executions", async () => {
+      const snap = await run(["snapshot", "--all-pipelines", "--source", "acts", "-o", "json", "-q"], env)
+      assert.strictEqual(snap.code, 0, snap.stderr)
+      const summary = JSON.parse(snap.stdout)
+      const visible = emulator
+        .executions()
+        .filter((e) => e.startTime <= emulator.now())
+        .map((e) => ({ e, plan: Scenario.actionPlan(e).filter((a) => a.start <= emulator.now()) }))
+      assert.strictEqual(
+        summary.actionsFetched,
+        visible.reduce((n, v) => n + v.plan.length, 0)
+      )
+
+      // The timeline of an execution with a failed action: every action, its status and error.
+      const failed = visible.find(
+        (v) => v.e.steps.at(-1)!.status === "Failed" && v.e.startTime + v.e.steps.at(-1)!.at <= emulator.now()
+      )!
+      const actions = await run(["actions", failed.e.pipelineExecutionId, "--source", "acts", "-o", "json"], env)
+      assert.strictEqual(actions.code, 0, actions.stderr)
+      const timeline = JSON.parse(actions.stdout) as Array<{ action: Record<string, any> }>
+      assert.deepStrictEqual(
+        timeline.map((t) => t.action.actionExecutionId).sort(),
+        failed.plan.map((a) => a.actionExecutionId).sort()
+      )
+      // The action that failed the execution: its last one.
+      const failure = failed.plan.at(-1)!
+      assert.strictEqual(failure.status, "Failed")
+      const stored = timeline.find((t) => t.action.actionExecutionId === failure.actionExecutionId)!.action
+      assert.strictEqual(stored.status, "Failed")
+      assert.deepStrictEqual(stored.output?.executionResult?.errorDetails, failure.error)
+      const table = await run(["actions", failed.e.pipelineExecutionId, "--source", "acts"], env)
+      assert.match(table.stdout, /^stage\s+action\s+status\s+start_time/)
+      const csv = await run(["actions", failed.e.pipelineExecutionId, "--source", "acts", "-o", "csv"], env)
+      assert.strictEqual(
+        csv.stdout.split("\n")[0],
+        "stage,action,status,start_time,last_update_time,provider,updated_by,error,summary,url,action_execution_id"
+      )
+
+      // The approval report of one pipeline: exactly the approvals the emulator decided or holds.
+      const pipeline = failed.e.pipelineName
+      const report = await run(
+        ["approvals", "--pipeline", pipeline, "--source", "acts", "--since", "2026-01-01", "-o", "json"],
+        env
+      )
+      assert.strictEqual(report.code, 0, report.stderr)
+      const approvals = JSON.parse(report.stdout) as Array<Record<string, any>>
+      const expected = visible
+        .filter((v) => v.e.pipelineName === pipeline)
+        .flatMap((v) => v.plan.filter((a) => a.category === "Approval"))
+      assert.deepStrictEqual(
+        approvals.map((a) => [a.actionExecutionId, a.decision, a.decidedBy, a.comment]).sort(),
+        expected
+          .map((a) => {
+            const done = a.end <= emulator.now()
+            const decision = !done
+              ? "pending"
+              : a.status === "Succeeded"
+                ? "approved"
+                : a.status === "Failed"
+                  ? "rejected"
+                  : "abandoned"
+            return [
+              a.actionExecutionId,
+              decision,
+              done ? a.approval?.updatedBy : undefined,
+              done ? a.approval?.comment : undefined
+            ]
+          })
+          .sort()
+      )
+      const none = await run(["approvals", "--pipeline", "no-such-pipeline", "--source", "acts"], env)
+      assert.strictEqual(none.stdout.trim(), "no approvals stored")
+      const bad = await run(["approvals", "--since", "yesterday-ish", "--source", "acts"], env)
+      assert.strictEqual(bad.code, 2)
+
+      // history shows the actions seen with each state; diff compares two executions' actions.
+      const history = await run(["history", failed.e.pipelineExecutionId, "--source", "acts", "-o", "json"], env)
+      assert.strictEqual(history.code, 0, history.stderr)
+      const entries = JSON.parse(history.stdout) as Array<{ actions: Array<{ actionExecutionId: string }> }>
+      assert.deepStrictEqual(
+        entries.flatMap((e) => e.actions.map((a) => a.actionExecutionId)).sort(),
+        failed.plan.map((a) => a.actionExecutionId).sort()
+      )
+      const succeeded = visible.find(
+        (v) =>
+          v.e.pipelineName === pipeline &&
+          v.e.steps.at(-1)!.status === "Succeeded" &&
+          v.e.startTime + v.e.steps.at(-1)!.at <= emulator.now()
+      )
+      if (succeeded !== undefined) {
+        const diff = await run(
+          ["diff", failed.e.pipelineExecutionId, succeeded.e.pipelineExecutionId, "--source", "acts", "-o", "json"],
+          env
+        )
+        assert.strictEqual(diff.code, 0, diff.stderr)
+        const changes = JSON.parse(diff.stdout) as Array<Record<string, unknown>>
+        const stage = `actions[${failure.stageName}/${failure.actionName}].status`
+        assert.deepInclude(changes, {
+          path: stage,
+          field: "actions",
+          key: `${failure.stageName}/${failure.actionName}`,
+          kind: "changed",
+          before: "Failed",
+          after: "Succeeded"
+        })
+      }
+
+      // --no-actions: no action call, nothing stored.
+      emulator.resetStats()
+      const without = await run(
+        ["snapshot", "--all-pipelines", "--source", "no-acts", "--no-actions", "-o", "json", "-q"],
+        env
+      )
+      assert.strictEqual(without.code, 0, without.stderr)
+      assert.isUndefined(emulator.stats().requests.ListActionExecutions)
+      assert.deepStrictEqual(await sql("select count(*)::int as n from action_state where source = 'no-acts'"), [
+        { n: 0 }
+      ])
+    })
+
     it("watch stores only changes, makes one list call per pipeline when nothing changed, and exits 0 on SIGTERM", async () => {
       const pipelines = emulator.pipelines().map((p) => p.name)
       const watch = start(["watch", "--all-pipelines", "--every", "1s", "--source", "watch", "-o", "json"], env)
@@ -203,6 +323,8 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       assert.strictEqual(second.fetched, unfinished.length + 1)
       assert.strictEqual(second.newSnapshots, unfinished.length + 1)
       assert.strictEqual(emulator.stats().requests.GetPipelineExecution, unfinished.length + 1)
+      // Actions of the executions that changed, one call each (no execution has more than 100).
+      assert.strictEqual(emulator.stats().requests.ListActionExecutions, unfinished.length + 1)
 
       emulator.advance(3 * 60 * 60_000)
       await until(() => lines().length >= 3, 30_000, "the third tick")
@@ -212,6 +334,7 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       assert.include(lines()[3], { fetched: 0, newSnapshots: 0, failed: 0 })
       assert.strictEqual(emulator.stats().requests.ListPipelineExecutions, pipelines.length)
       assert.isUndefined(emulator.stats().requests.GetPipelineExecution)
+      assert.isUndefined(emulator.stats().requests.ListActionExecutions)
 
       watch.child.kill("SIGTERM")
       const result = await watch.done
@@ -281,7 +404,8 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
           "0006_snapshot_trigger_when",
           "0007_reader_role",
           "0008_rejected_response_http",
-          "0009_observation_order"
+          "0009_observation_order",
+          "0010_action_history"
         ]
       )
       for (const m of list) assert.notStrictEqual(m.applied_at, "pending")
@@ -297,7 +421,11 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       assert.strictEqual(truth.code, 0, truth.stderr)
       emulator.setFaults({ mismatchRate: 0.5 })
       const before = emulator.stats().mismatched
-      const result = await run(["snapshot", "--pipeline", name, "--source", "mismatch", "-o", "json"], env)
+      // Executions only: an action listing's mismatches are kept too (core's tests), but not counted here.
+      const result = await run(
+        ["snapshot", "--pipeline", name, "--source", "mismatch", "--no-actions", "-o", "json"],
+        env
+      )
       const mismatched = emulator.stats().mismatched - before
       emulator.setFaults({})
       assert.strictEqual(result.code, 3, result.stderr)

@@ -6,7 +6,7 @@ import { Database, SnapshotJob, SnapshotStore } from "@pipetrail/store"
 import { Clock, Console, Context, Effect, Layer, Option, Redacted } from "effect"
 import { sql } from "kysely"
 import { loggerLayer } from "../Global.js"
-import { describeChange } from "../internal/format.js"
+import { actionRows, approvalRows, describeActionStep, describeChange } from "../internal/format.js"
 import { loadEmulator } from "../internal/loadEmulator.js"
 import * as Output from "../Output.js"
 
@@ -62,8 +62,19 @@ const layers = (c: { dataDir: Option.Option<string>; seed: number; logFormat: "t
 
 const printRun = (run: SnapshotJob.JobSummary) =>
   Output.print("table", {
-    columns: ["run", "fetched", "new", "unchanged", "rejected", "failed"],
-    rows: [[run.runId, run.fetched, run.newSnapshots, run.unchanged, run.rejected, run.failed]]
+    columns: ["run", "fetched", "new", "unchanged", "actions_fetched", "actions_new", "rejected", "failed"],
+    rows: [
+      [
+        run.runId,
+        run.fetched,
+        run.newSnapshots,
+        run.unchanged,
+        run.actionsFetched,
+        run.newActionStates,
+        run.rejected,
+        run.failed
+      ]
+    ]
   })
 
 const step = (text: string) => Console.log(`\n== ${text}`)
@@ -108,7 +119,10 @@ export const demo = Command.make("demo", options, (c) =>
           h.snapshot.id,
           h.snapshot.status,
           h.snapshot.firstSeenAt,
-          h.changes.length === 0 ? "(first state stored)" : h.changes.map(describeChange).join("; ")
+          [
+            h.changes.length === 0 ? "(first state stored)" : h.changes.map(describeChange).join("; "),
+            ...h.actions.map(describeActionStep)
+          ].join("; ")
         ])
       })
       if (history.length >= 2) {
@@ -125,6 +139,22 @@ export const demo = Command.make("demo", options, (c) =>
         })
       }
     }
+
+    const failed = yield* Effect.promise(() =>
+      sql<{ pipeline_execution_id: string }>`
+        select pipeline_execution_id from action_failure where source = ${source} and category <> 'Approval'
+        order by failed_at desc limit 1
+      `.execute(db.kysely)
+    )
+    const failedId = failed.rows[0]?.pipeline_execution_id
+    if (failedId !== undefined) {
+      yield* step(`pipetrail actions ${failedId}: which action failed, why, and where its logs are`)
+      const pipelineExecutionId = yield* Identifiers.parse(Identifiers.PipelineExecutionId, "execution")(failedId)
+      yield* Output.print("table", actionRows(yield* store.actions({ pipelineExecutionId, source })))
+    }
+
+    yield* step("pipetrail approvals: who approved what, when, after how long, with what comment")
+    yield* Output.print("table", approvalRows((yield* store.approvals({ source })).slice(0, 8)))
 
     yield* step("delivery metrics (view delivery_metrics_daily)")
     const metrics = yield* Effect.promise(() =>
@@ -149,13 +179,11 @@ export const demo = Command.make("demo", options, (c) =>
       columns,
       rows: metrics.rows.map((row) => columns.map((c) => Output.cellOf(row[c])))
     })
-    yield* Console.log(
-      `\nExplore the demo store: pipetrail sql --data-dir ${dir} "select * from latest_execution limit 5"`
-    )
+    yield* Console.log(`\nExplore the demo store: pipetrail sql --data-dir ${dir} "select * from approval limit 5"`)
   })
 ).pipe(
   Command.withDescription(
-    "Run pipetrail end to end without AWS or a database server: an in-process emulator, two snapshot runs\nwith time passing between them, then history, a diff and delivery metrics.\n\nExample: pipetrail demo"
+    "Run pipetrail end to end without AWS or a database server: an in-process emulator, two snapshot runs\nwith time passing between them, then history, a diff, a failed action, the approval report and delivery metrics.\n\nExample: pipetrail demo"
   ),
   Command.provide(layers)
 )

@@ -42,7 +42,8 @@ export const diff = Command.make(
 ).pipe(
   Command.withDescription(
     [
-      "Show what differs between the latest states of two executions, or between two snapshots.",
+      "Show what differs between the latest states of two executions, their action executions included",
+      "(an action that failed in one and succeeded in the other, another approver), or between two snapshots.",
       "",
       "Examples:",
       "  pipetrail diff 3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4 0e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b",

@@ -1,9 +1,9 @@
 import { Args, Command } from "@effect/cli"
-import { ExecutionDocument } from "@pipetrail/core"
+import { ActionExecution, ExecutionDocument } from "@pipetrail/core"
 import { SnapshotStore } from "@pipetrail/store"
 import { Effect } from "effect"
 import { globalOptions } from "../Global.js"
-import { describeChange } from "../internal/format.js"
+import { describeActionStep, describeChange } from "../internal/format.js"
 import { keyOf, keyOptions, storeOnly } from "../internal/storeCommand.js"
 import * as Output from "../Output.js"
 
@@ -26,7 +26,20 @@ export const history = Command.make(
             seenCount: e.snapshot.seenCount,
             contentHash: e.snapshot.contentHash,
             changes: e.changes,
-            document: ExecutionDocument.encode(e.snapshot.document)
+            document: ExecutionDocument.encode(e.snapshot.document),
+            actions: e.actions.map((a) => ({
+              stateId: a.snapshot.stateId,
+              actionExecutionId: a.snapshot.action.actionExecutionId,
+              stageName: a.snapshot.action.stageName,
+              actionName: a.snapshot.action.actionName,
+              seq: a.snapshot.seq,
+              status: a.snapshot.action.status,
+              firstSeenAt: a.snapshot.firstSeenAt?.toISOString(),
+              lastSeenAt: a.snapshot.lastSeenAt.toISOString(),
+              seenCount: a.snapshot.seenCount,
+              changes: a.changes,
+              action: ActionExecution.encode(a.snapshot.action)
+            }))
           }))
         )
       }
@@ -39,17 +52,22 @@ export const history = Command.make(
           e.snapshot.firstSeenAt,
           e.snapshot.lastSeenAt,
           e.snapshot.seenCount,
-          e.changes.length === 0
-            ? e.snapshot.seq === 1
-              ? "(first state stored)"
-              : ""
-            : e.changes.map(describeChange).join("; ")
+          [
+            e.changes.length === 0
+              ? e.snapshot.seq === 1
+                ? "(first state stored)"
+                : ""
+              : e.changes.map(describeChange).join("; "),
+            ...e.actions.map(describeActionStep)
+          ]
+            .filter((text) => text !== "")
+            .join("; ")
         ])
       })
     })
 ).pipe(
   Command.withDescription(
-    "Show an execution's stored states over time and what changed at each step.\n\nExample: pipetrail history 3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4"
+    "Show an execution's stored states over time and what changed at each step, with the action executions'\nchanges seen during each state (a stage that failed, an approval and who gave it).\n\nExample: pipetrail history 3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4"
   ),
   Command.provide((c) => storeOnly(c))
 )

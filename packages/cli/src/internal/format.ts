@@ -69,3 +69,81 @@ export const documentRows = (doc: ExecutionDocument.ExecutionDocument): Rows => 
   if (doc.stopTrigger?.reason !== undefined) rows.push(["stop_reason", doc.stopTrigger.reason])
   return { columns: ["field", "value"], rows: rows.filter(([, v]) => v !== "") }
 }
+
+/** Action executions' states as rows: the stage/action timeline of an execution. */
+export const actionRows = (states: ReadonlyArray<SnapshotStore.ActionSnapshot>): Rows => ({
+  columns: [
+    "stage",
+    "action",
+    "status",
+    "start_time",
+    "last_update_time",
+    "provider",
+    "updated_by",
+    "error",
+    "summary",
+    "url",
+    "action_execution_id"
+  ],
+  rows: states.map(({ action }) => {
+    const result = action.output?.executionResult
+    const error = result?.errorDetails
+    return [
+      action.stageName,
+      action.actionName,
+      action.status,
+      action.startTime,
+      action.lastUpdateTime,
+      action.input?.actionTypeId?.provider,
+      action.updatedBy,
+      error === undefined ? undefined : [error.code, error.message].filter(Boolean).join(": "),
+      result?.externalExecutionSummary,
+      result?.externalExecutionUrl,
+      action.actionExecutionId
+    ]
+  })
+})
+
+/** The approval audit report as rows. */
+export const approvalRows = (approvals: ReadonlyArray<SnapshotStore.ApprovalRow>): Rows => ({
+  columns: [
+    "pipeline",
+    "execution_id",
+    "stage",
+    "action",
+    "requested_at",
+    "decided_at",
+    "wait_seconds",
+    "decision",
+    "decided_by",
+    "comment",
+    "url"
+  ],
+  rows: approvals.map((a) => [
+    a.pipelineName,
+    a.pipelineExecutionId,
+    a.stageName,
+    a.actionName,
+    a.requestedAt,
+    a.decidedAt,
+    a.waitSeconds,
+    a.decision,
+    a.decidedBy,
+    a.comment,
+    a.url
+  ])
+})
+
+/** An action execution's step in a history, in a few words: `Deploy/Deploy: InProgress → Failed (JobFailed: …)`. */
+export const describeActionStep = (step: SnapshotStore.ActionStep): string => {
+  const { action } = step.snapshot
+  const status = step.changes.find((c) => c.path.endsWith("].status"))
+  const error = action.output?.executionResult?.errorDetails
+  const head =
+    status === undefined
+      ? `${action.stageName}/${action.actionName}: ${action.status} (${step.changes.length} fields changed)`
+      : `${action.stageName}/${action.actionName}: ${status.kind === "added" ? "" : `${value(status.before)} → `}${value(status.after)}`
+  const who = action.updatedBy === undefined ? "" : ` by ${action.updatedBy}`
+  const why = error === undefined ? "" : ` (${[error.code, error.message].filter(Boolean).join(": ")})`
+  return `${head}${who}${why}`
+}

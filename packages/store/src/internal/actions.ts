@@ -308,6 +308,7 @@ export const makeActionReads = (db: DatabaseService) => {
           .where("a.pipeline_name", "=", execution.pipelineName)
           .where("a.pipeline_execution_id", "=", execution.pipelineExecutionId)
           .orderBy("a.first_seen_at")
+          .orderBy(sql`a.start_time asc nulls last`)
           .orderBy("a.action_execution_id")
           .orderBy("a.seq")
           .execute()
