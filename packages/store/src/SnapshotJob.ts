@@ -137,6 +137,17 @@ const outcomeOf = (counts: SnapshotStore.RunCounts): SnapshotStore.RunOutcome =>
       ? "failed"
       : "partial"
 
+/**
+ * A store call retried when the connection was lost or a transaction lost a race (a failed
+ * transaction rolled back completely, and every write of the job is idempotent); on the embedded
+ * store this is also how a process served by another takes the store over when that one exits.
+ */
+const retryTransient = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(effect, {
+    while: (error) => error instanceof DatabaseError.DatabaseError && DatabaseError.isTransient(error),
+    schedule: Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
+  })
+
 /** Why a run ended without a summary: the store refused (a run that cannot be recorded stops), or listing the pipelines failed. */
 export type RunError =
   | CodePipelineError.ListPipelinesError
@@ -255,22 +266,19 @@ export const run = (
           observedAt,
           runId
         }))
-        const results = yield* store.recordActions(inputs).pipe(
-          Effect.retry({
-            while: (error) => error instanceof DatabaseError.DatabaseError && DatabaseError.isTransient(error),
-            schedule: Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
-          })
-        )
+        const results = yield* retryTransient(store.recordActions(inputs))
         const fresh = results.filter((r) => r.outcome === "new").length
         mine.actionsFetched += inputs.length
         mine.newActionStates += fresh
         yield* add({ actionsFetched: inputs.length, newActionStates: fresh })
         if (rejected === 0) {
-          yield* store.markActionsSynced(options.source, {
-            pipelineName,
-            pipelineExecutionId: document.pipelineExecutionId,
-            contentHash: ExecutionDocument.contentHash(document)
-          })
+          yield* retryTransient(
+            store.markActionsSynced(options.source, {
+              pipelineName,
+              pipelineExecutionId: document.pipelineExecutionId,
+              contentHash: ExecutionDocument.contentHash(document)
+            })
+          )
         }
       }).pipe(
         Effect.catchIf(
@@ -379,13 +387,7 @@ export const run = (
             )
             .pipe(
               // A batch rolled back by a lost connection is retried: writes are idempotent.
-              Effect.retry({
-                while: (error) => error instanceof DatabaseError.DatabaseError && DatabaseError.isTransient(error),
-                schedule: Schedule.exponential("200 millis").pipe(
-                  Schedule.jittered,
-                  Schedule.intersect(Schedule.recurs(5))
-                )
-              }),
+              retryTransient,
               Effect.tapError((error) =>
                 Effect.logError(`could not store a batch of ${Chunk.size(batch)}: ${error.message}`)
               ),
@@ -411,12 +413,14 @@ export const run = (
             const settledHere = batch.filter(
               ({ document }, i) => results[i]!.outcome === "unchanged" && PipelineExecution.isTerminal(document.status)
             )
-            const pending = yield* store.actionsPending(
-              options.source,
-              settledHere.map(({ document }) => ({
-                pipelineName: document.pipelineName,
-                pipelineExecutionId: document.pipelineExecutionId
-              }))
+            const pending = yield* retryTransient(
+              store.actionsPending(
+                options.source,
+                settledHere.map(({ document }) => ({
+                  pipelineName: document.pipelineName,
+                  pipelineExecutionId: document.pipelineExecutionId
+                }))
+              )
             )
             const wanted = batch.filter(
               ({ document }, i) =>

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs"
 import { assert, describe, layer } from "@effect/vitest"
 import { ActionExecution, ExecutionDocument } from "@pipetrail/core"
 import { Database, SnapshotStore } from "@pipetrail/store"
@@ -483,6 +484,22 @@ for (const backend of backends) {
           )
           const missing = yield* store.actions({ pipelineExecutionId: executionId() }).pipe(Effect.flip)
           assert.strictEqual(missing._tag, "ExecutionNotStoredError")
+
+          // Every query docs/sql.md shows runs, read-only as pipetrail sql runs it, on this store.
+          const docs = readFileSync(new URL("../../../docs/sql.md", import.meta.url), "utf8")
+          const queries = [...docs.matchAll(/```sql\n([\s\S]*?)```/g)]
+            .map((m) => m[1]!.trim().replace(/;$/, ""))
+            .filter((q) => /^(select|with)\b/i.test(q))
+            .map((q) => q.replaceAll("3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4", done))
+          assert.isAbove(queries.length, 10)
+          for (const query of queries) {
+            const result = yield* db
+              .queryReadOnly(query)
+              .pipe(Effect.orDieWith((e) => new Error(`${query}: ${e.message}`)))
+            assert.isAtLeast(result.rows.length, 0)
+          }
+          const timelineQuery = queries.find((q) => q.includes("from action_snapshot"))!
+          assert.strictEqual((yield* db.queryReadOnly(timelineQuery)).rows.length, 6)
         })
       )
 

@@ -32,8 +32,9 @@ export const diff = Command.make(
             return yield* store.diffSnapshots(ids[0]!, ids[1]!)
           })
         : yield* store.diffExecutions(
-            yield* keyOf(c.a, { pipeline: Option.none(), source: Option.none() }),
-            yield* keyOf(c.b, { pipeline: Option.none(), source: Option.none() })
+            // --source narrows both ids when an execution is stored under several sources.
+            yield* keyOf(c.a, { pipeline: Option.none(), source: c.source }),
+            yield* keyOf(c.b, { pipeline: Option.none(), source: c.source })
           )
       if (c.output === "json") return yield* Output.printJson(changes)
       if (changes.length === 0 && c.output === "table") return yield* Console.log("no differences")
