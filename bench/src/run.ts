@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { benchApprovals } from "./approvals.js"
 import { benchBackfill } from "./backfill.js"
 import { benchDecode } from "./decode.js"
 import { fmt, log, only, quick, results, runs } from "./harness.js"
@@ -21,7 +22,8 @@ const main = async () => {
     ["5 watch tick", benchWatchTick],
     ["6-7 reads", benchReads],
     ["8 memory", benchMemory],
-    ["9 start-up", benchStartup]
+    ["9 start-up", benchStartup],
+    ["10 approvals", benchApprovals]
   ]
   for (const [name, step] of steps) {
     if (only !== undefined && !only.has(Number.parseInt(name, 10))) continue

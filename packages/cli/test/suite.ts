@@ -132,9 +132,10 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
     })
 
     it("snapshot keeps malformed responses and exits 3 when some executions were not stored", async () => {
-      const name = emulator.pipelines()[0]!.name
+      // Every pipeline: some of the malformations still decode (an unknown status is kept), so over
+      // 24 executions at 50% both a rejection and a stored execution are all but certain.
       emulator.setFaults({ malformedRate: 0.5 })
-      const result = await run(["snapshot", "--pipeline", name, "--source", "malformed", "-o", "json"], env)
+      const result = await run(["snapshot", "--all-pipelines", "--source", "malformed", "-o", "json"], env)
       emulator.setFaults({})
       const summary = JSON.parse(result.stdout)
       assert.isAbove(summary.rejected, 0)
@@ -143,7 +144,7 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       const kept = await sql("select count(*)::int as n from rejected_response where source = 'malformed'")
       assert.deepStrictEqual(kept, [{ n: summary.rejected }])
       const stored = await sql("select count(*)::int as n from execution_snapshot where source = 'malformed'")
-      assert.strictEqual((stored[0] as { n: number }).n + summary.rejected, 8)
+      assert.strictEqual((stored[0] as { n: number }).n + summary.rejected, emulator.executions().length)
     })
 
     it("executions, history and diff read the store", async () => {

@@ -293,7 +293,10 @@ export const run = (
                   pipelineName,
                   pipelineExecutionId: document.pipelineExecutionId,
                   error: error._tag,
-                  message: `actions: ${error.message}`
+                  message:
+                    error._tag === "AccessDeniedError" && error.reason === "AccessDenied"
+                      ? `actions: ${error.message} (grant codepipeline:ListActionExecutions, or pass --no-actions)`
+                      : `actions: ${error.message}`
                 })
           }
         )

@@ -3,10 +3,11 @@
  * the store's own invariants, which also catch damage that leaves every page valid (a truncated
  * table file reads as a shorter table): every head points at its execution's latest snapshot, each
  * execution's `seq` runs 1..n without gaps, every snapshot has a head, heap and index agree on the
- * row count, and every stored document hashes to its `content_hash`.
+ * row count, every stored document hashes to its `content_hash`; and for action executions, every
+ * state was observed and each head is its action execution's latest observation.
  */
-import { Canonical, ExecutionDocument } from "@pipetrail/core"
-import { Effect, Either } from "effect"
+import { ActionExecution, Canonical, ExecutionDocument } from "@pipetrail/core"
+import { Effect, Either, Schema } from "effect"
 import { type Kysely, type RawBuilder, sql } from "kysely"
 import { Database } from "./Database.js"
 import type { DatabaseError } from "./DatabaseError.js"
@@ -187,6 +188,31 @@ const invariants: ReadonlyArray<Check> = [
       )
   ],
   [
+    "each action execution's head is its latest observation, and every action state was observed",
+    (db) =>
+      count(
+        db,
+        sql<{ n: number }>`select count(*)::int as n from (
+      select null from action_state s where not exists (select from action_observation o where o.state_id = s.id)
+      union all
+      select null from action_state s where not exists (select from action_head h where h.source = s.source
+        and h.pipeline_name = s.pipeline_name and h.pipeline_execution_id = s.pipeline_execution_id
+        and h.action_execution_id = s.action_execution_id)
+      union all
+      select null from action_head h join action_state s on s.id = h.state_id
+      where (s.source, s.pipeline_name, s.pipeline_execution_id, s.action_execution_id, s.content_hash)
+          is distinct from (h.source, h.pipeline_name, h.pipeline_execution_id, h.action_execution_id, h.content_hash)
+        or not exists (select from action_observation o where o.state_id = h.state_id and o.observed_at = h.observed_at
+          and o.run_id is not distinct from h.run_id)
+        or exists (select from action_state s2 join action_observation o on o.state_id = s2.id
+          where s2.source = h.source and s2.pipeline_name = h.pipeline_name
+            and s2.pipeline_execution_id = h.pipeline_execution_id and s2.action_execution_id = h.action_execution_id
+            and (o.observed_at, s2.content_hash collate "C", coalesce(o.run_id, 0))
+              > (h.observed_at, h.content_hash collate "C", coalesce(h.run_id, 0)))) bad`,
+        "action executions whose head or states their observations do not account for"
+      )
+  ],
+  [
     "execution_snapshot: table and primary key hold the same rows",
     (db) =>
       inRollback(db, async (trx) => {
@@ -210,6 +236,42 @@ const invariants: ReadonlyArray<Check> = [
       })
   ]
 ]
+
+const decodeAction = Schema.decodeUnknownEither(ActionExecution.ActionExecution, { onExcessProperty: "preserve" })
+
+/** Stored action documents decode and hash to their `content_hash`. */
+const actionHashes = async (db: Kysely<Tables>): Promise<Finding> => {
+  let problems = 0
+  let checked = 0
+  const bad: Array<string> = []
+  for (let after = 0; ; ) {
+    const rows = await db
+      .selectFrom("action_state")
+      .select(["id", "document", "document_raw", "content_hash"])
+      .where("id", ">", after)
+      .orderBy("id")
+      .limit(1000)
+      .execute()
+    if (rows.length === 0) break
+    for (const row of rows) {
+      checked += 1
+      const raw = row.document_raw === null ? row.document : JSON.parse(Buffer.from(row.document_raw).toString("utf8"))
+      const hash = Either.match(decodeAction(raw), {
+        onLeft: () => undefined,
+        onRight: (action) => ActionExecution.contentHash(action)
+      })
+      if (hash !== row.content_hash) {
+        problems += 1
+        if (bad.length < 5) bad.push(String(row.id))
+      }
+    }
+    after = Number(rows[rows.length - 1]!.id)
+  }
+  return {
+    problems,
+    detail: problems === 0 ? `${checked} checked` : `action states ${bad.join(", ")}${problems > bad.length ? "…" : ""}`
+  }
+}
 
 const hashes = async (db: Kysely<Tables>): Promise<Finding> => {
   let problems = 0
@@ -247,7 +309,11 @@ const hashes = async (db: Kysely<Tables>): Promise<Finding> => {
 /** Runs every check on the store in context; a problem is reported, not raised. Fails only if the database does. */
 export const run: Effect.Effect<ReadonlyArray<CheckResult>, DatabaseError, Database> = Effect.gen(function* () {
   const db = yield* Database
-  const checks: ReadonlyArray<Check> = [...invariants, ["stored documents hash to their content_hash", hashes]]
+  const checks: ReadonlyArray<Check> = [
+    ...invariants,
+    ["stored documents hash to their content_hash", hashes],
+    ["stored action documents hash to their content_hash", actionHashes]
+  ]
   return yield* db.use("check the store", async (k) => {
     const results: Array<CheckResult> = [...(await pageChecks(k))]
     for (const [name, check] of checks) {

@@ -216,7 +216,12 @@ const counting = (failActionsOf: Set<string> = new Set()) => {
           const id = options?.pipelineExecutionId
           return id !== undefined && failActionsOf.has(id)
             ? Stream.fail(
-                new CodePipelineError.ThrottledError({ operation: "ListActionExecutions", message: "Rate exceeded" })
+                new CodePipelineError.AccessDeniedError({
+                  operation: "ListActionExecutions",
+                  reason: "AccessDenied",
+                  code: "AccessDeniedException",
+                  message: "not authorized to perform codepipeline:ListActionExecutions"
+                })
               )
             : service.observeActionExecutions(name, options)
         })
@@ -349,8 +354,9 @@ for (const backend of backends) {
           assert.strictEqual(first.outcome, "partial")
           assert.deepStrictEqual(
             first.failures.map((f) => [f.pipelineExecutionId, f.error]),
-            [[b, "ThrottledError"]]
+            [[b, "AccessDeniedError"]]
           )
+          assert.include(first.failures[0]!.message, "grant codepipeline:ListActionExecutions, or pass --no-actions")
           // Next run: only b is fetched again (its actions are pending), and then it settles.
           failing.clear()
           calls.actions = calls.get = 0

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs"
 import { assert, layer } from "@effect/vitest"
+import { ActionExecution } from "@pipetrail/core"
 import { Database, SnapshotStore, StoreCheck } from "@pipetrail/store"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { sql } from "kysely"
 import { backends, doc, executionId, freshSource, storeLayer } from "./utils.js"
 
@@ -43,9 +44,26 @@ for (const backend of backends) {
             ids.map((id) => ({ source, document: doc(id, { status }), observedAt: new Date(Date.UTC(2026, 5, 1, i)) }))
           )
         }
+        const deploy = (status: string) =>
+          Schema.decodeUnknownSync(ActionExecution.ActionExecution)({
+            pipelineExecutionId: ids[0],
+            actionExecutionId: "deploy-1",
+            stageName: "Deploy",
+            actionName: "Deploy",
+            status
+          })
+        yield* store.recordActions(
+          ["InProgress", "Succeeded"].map((status, i) => ({
+            source,
+            pipelineName: doc(ids[0]!).pipelineName,
+            action: deploy(status),
+            observedAt: new Date(Date.UTC(2026, 5, 1, i))
+          }))
+        )
         const clean = yield* StoreCheck.run
         assert.deepStrictEqual(problems(clean), {})
         assert.isTrue(clean.some((r) => r.check.includes("hash") && r.detail === "10 checked"))
+        assert.isTrue(clean.some((r) => r.check.includes("action documents") && r.detail === "2 checked"))
 
         yield* behindTheStoresBack(
           sql`delete from execution_snapshot where pipeline_execution_id = ${ids[0]} and seq = 2`
@@ -74,8 +92,20 @@ for (const backend of backends) {
         yield* behindTheStoresBack(
           sql`update execution_snapshot set seq = seq - 20 where pipeline_execution_id = ${ids[4]}`
         )
+        // An action head moved back to an earlier state, and an action state's hash changed.
+        const first = ActionExecution.contentHash(deploy("InProgress"))
+        yield* behindTheStoresBack(
+          sql`update action_head set content_hash = ${first}, observed_at = ${new Date(Date.UTC(2026, 5, 1, 0))},
+            state_id = (select id from action_state where source = ${source} and content_hash = ${first})
+            where source = ${source}`
+        )
+        yield* behindTheStoresBack(
+          sql`update action_state set content_hash = repeat('1', 64) where source = ${source} and status = 'Succeeded'`
+        )
         const found = problems(yield* StoreCheck.run)
         assert.deepStrictEqual(found, {
+          "each action execution's head is its latest observation, and every action state was observed": 1,
+          "stored action documents hash to their content_hash": 1,
           "every head is its execution's latest state (seq and hash)": 1,
           "every head points at an existing snapshot of its execution": 1,
           "each execution's seq runs 1..n without gaps": 1,
@@ -107,6 +137,22 @@ for (const backend of backends) {
             }
           ])
         }
+        const action = (pipelineExecutionId: string) =>
+          Schema.decodeUnknownSync(ActionExecution.ActionExecution)({
+            pipelineExecutionId,
+            actionExecutionId: `${pipelineExecutionId}-deploy`,
+            stageName: "Deploy",
+            actionName: "Deploy",
+            status: "Succeeded"
+          })
+        yield* store.recordActions(
+          [old, recent].map((id) => ({
+            source,
+            pipelineName: doc(id).pipelineName,
+            action: action(id),
+            observedAt: new Date(Date.UTC(2026, 0, 2))
+          }))
+        )
         assert.isAbove(retention.length, 2)
         // The database is shared with the damage test above: the purge must add no problem.
         const before = problems(yield* StoreCheck.run)
@@ -124,6 +170,16 @@ for (const backend of backends) {
         assert.deepStrictEqual(left, [{ pipeline_execution_id: recent }])
         assert.deepStrictEqual(problems(yield* StoreCheck.run), before)
         assert.lengthOf(yield* store.history({ pipelineExecutionId: recent }), 2)
+        // Their action executions go with them; the recent one's stay.
+        const actions = yield* Effect.promise(() =>
+          db.kysely
+            .selectFrom("action_snapshot")
+            .select(["pipeline_execution_id"])
+            .where("source", "=", source)
+            .execute()
+        )
+        assert.deepStrictEqual(actions, [{ pipeline_execution_id: recent }])
+        assert.lengthOf(yield* store.actions({ pipelineExecutionId: recent }), 1)
       })
     )
   })
