@@ -149,6 +149,69 @@ describe("ActionExecution", () => {
   })
 })
 
+describe("ActionExecution over generated values (property)", () => {
+  // Invariant: what decodes encodes back to the same JSON, fields this version does not know
+  // included, so a stored document and its content hash are those of what AWS sent.
+  const json = fc.jsonValue({ maxDepth: 2 })
+  const wire = fc.record(
+    {
+      pipelineExecutionId: fc.uuid({ version: 4 }),
+      actionExecutionId: fc.string({ minLength: 1, maxLength: 20 }),
+      pipelineVersion: fc.integer({ min: 1, max: 1000 }),
+      stageName: fc.stringMatching(/^[A-Za-z0-9.@\-_]{1,20}$/),
+      actionName: fc.stringMatching(/^[A-Za-z0-9.@\-_]{1,20}$/),
+      startTime: fc.integer({ min: 0, max: 4_000_000_000 }),
+      updatedBy: fc.string(),
+      status: fc.oneof(fc.constantFrom(...ActionExecution.ActionExecutionStatus.literals), fc.string()),
+      input: fc.record(
+        {
+          actionTypeId: fc.record({
+            category: fc.oneof(fc.constantFrom(...ActionExecution.ActionCategory.literals), fc.string()),
+            owner: fc.constantFrom(...ActionExecution.ActionOwner.literals),
+            provider: fc.stringMatching(/^[0-9A-Za-z_-]{1,35}$/),
+            version: fc.stringMatching(/^[0-9A-Za-z_-]{1,9}$/)
+          }),
+          configuration: fc.dictionary(fc.string({ minLength: 1 }), fc.string()),
+          region: fc.string()
+        },
+        { requiredKeys: [] }
+      ),
+      output: fc.record(
+        {
+          executionResult: fc.record(
+            {
+              externalExecutionSummary: fc.string(),
+              errorDetails: fc.record({ code: fc.string(), message: fc.string() }, { requiredKeys: [] })
+            },
+            { requiredKeys: [] }
+          ),
+          outputVariables: fc.dictionary(fc.string({ minLength: 1 }), fc.string())
+        },
+        { requiredKeys: [] }
+      ),
+      futureField: json
+    },
+    { requiredKeys: ["pipelineExecutionId", "actionExecutionId", "stageName", "actionName", "status"] }
+  )
+
+  it("decodes, encodes back to the same JSON (times as ISO), and hashes the same after a round trip", () => {
+    const decode = Schema.decodeUnknownSync(ActionExecution.ActionExecution, { onExcessProperty: "preserve" })
+    fc.assert(
+      fc.property(wire, (input) => {
+        const decoded = decode(input)
+        const encoded = ActionExecution.encode(decoded) as Record<string, unknown>
+        const expected = {
+          ...input,
+          ...(input.startTime === undefined ? {} : { startTime: new Date(input.startTime * 1000).toISOString() })
+        }
+        assert.deepStrictEqual(JSON.parse(JSON.stringify(encoded)), JSON.parse(JSON.stringify(expected)))
+        assert.strictEqual(ActionExecution.contentHash(decode(encoded)), ActionExecution.contentHash(decoded))
+      }),
+      { numRuns: 150 }
+    )
+  })
+})
+
 describe("the emulator's action executions", () => {
   it("are consistent with each execution's status at any time (property over scenarios and times)", () => {
     fc.assert(
