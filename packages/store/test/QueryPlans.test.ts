@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { PipelineExecution } from "@pipetrail/core"
+import { ActionExecution, PipelineExecution } from "@pipetrail/core"
 import { Database, SnapshotStore } from "@pipetrail/store"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted, Schema } from "effect"
 import type { CompiledQuery, LogEvent } from "kysely"
 import { doc, executionId, freshPostgresUrl, freshSource, later, pipelineName, postgresUrl } from "./utils.js"
 
@@ -9,7 +9,12 @@ import { doc, executionId, freshPostgresUrl, freshSource, later, pipelineName, p
 // queries the store really sends, with sequential scans, bitmap scans and sorts priced out, so the plan shows whether an index can
 // give the rows in the order asked for, as a large store needs.
 
-type Plan = { readonly "Node Type": string; readonly "Index Name"?: string; readonly Plans?: ReadonlyArray<Plan> }
+type Plan = {
+  readonly "Node Type": string
+  readonly "Index Name"?: string
+  readonly "Index Cond"?: string
+  readonly Plans?: ReadonlyArray<Plan>
+}
 const nodes = (plan: Plan): Array<Plan> => [plan, ...(plan.Plans ?? []).flatMap(nodes)]
 
 const backends: ReadonlyArray<{
@@ -95,6 +100,52 @@ for (const backend of backends) {
               `an index-only scan of execution_head_pipeline_order for ${JSON.stringify(filter)}: ${types.join(" > ")}`
             )
           }
+          // The approval report of one pipeline (bench 10) reads the approvals' partial index, not every action.
+          const decision = yield* store.recordActions([
+            {
+              source,
+              pipelineName: pipelineName("payments-api"),
+              action: Schema.decodeUnknownSync(ActionExecution.ActionExecution)({
+                pipelineExecutionId: executionId(),
+                actionExecutionId: "approve-1",
+                stageName: "Approve",
+                actionName: "Approve",
+                status: "Succeeded",
+                startTime: Date.UTC(2026, 5, 1, 11) / 1000,
+                input: { actionTypeId: { category: "Approval", owner: "AWS", provider: "Manual", version: "1" } }
+              }),
+              observedAt: later()
+            }
+          ])
+          assert.lengthOf(decision, 1)
+          sent.length = 0
+          const approvals = yield* store.approvals({
+            pipelineName: pipelineName("payments-api"),
+            since: new Date(Date.UTC(2026, 4, 1))
+          })
+          assert.isAtLeast(approvals.length, 1)
+          const approvalQuery = sent.find((q) => q.sql.includes('from "approval"'))!
+          const approvalPlan = yield* Effect.promise(() =>
+            kysely.transaction().execute(async (trx) => {
+              for (const setting of ["enable_seqscan", "enable_bitmapscan"]) {
+                await trx.executeQuery({ ...approvalQuery, sql: `set local ${setting} = off`, parameters: [] })
+              }
+              const result = await trx.executeQuery<{ "QUERY PLAN": unknown }>({
+                ...approvalQuery,
+                sql: `explain (format json) ${approvalQuery.sql}`
+              })
+              const raw = result.rows[0]!["QUERY PLAN"]
+              const json = (typeof raw === "string" ? JSON.parse(raw) : raw) as Array<{ Plan: Plan }>
+              return nodes(json[0]!.Plan)
+            })
+          )
+          assert.isTrue(
+            approvalPlan.some(
+              (n) => n["Index Name"] === "action_state_approval" && (n["Index Cond"] ?? "").includes("pipeline_name")
+            ),
+            `the approval report reads one pipeline's range of action_state_approval: ${approvalPlan.map((n) => `${n["Node Type"]} ${n["Index Name"] ?? ""} ${n["Index Cond"] ?? ""}`).join(" > ")}`
+          )
+
           // The rows come back newest first, as the plan promises.
           const listed = yield* store.list({ source, pipelineName: pipelineName("payments-api") })
           assert.deepStrictEqual(

@@ -149,10 +149,11 @@ export const up = async (db: Kysely<any>): Promise<void> => {
     join action_state s on s.id = st.state_id
   `.execute(db)
 
-  // The latest state of each action execution.
+  // The latest state of each action execution. Its key columns are the state's (the head's hold the
+  // same values), so a filter on them reaches action_state's indexes (the approval report's).
   await sql`
     create view action_latest as
-    select h.source, h.pipeline_name, h.pipeline_execution_id, h.action_execution_id, h.state_id,
+    select s.source, s.pipeline_name, s.pipeline_execution_id, s.action_execution_id, h.state_id,
       s.stage_name, s.action_name, s.category, s.owner, s.provider, s.action_version, s.status,
       s.start_time, s.last_update_time, s.updated_by, s.external_execution_id, s.external_execution_summary,
       s.external_execution_url, s.error_code, s.error_message, s.log_stream_arn, s.document, s.content_hash,
