@@ -308,6 +308,27 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         })
     }
 
+    /**
+     * Decodes one item of a list page: a malformed one goes to `onMalformed` and is skipped, or
+     * fails the stream when there is none.
+     */
+    const itemDecoder = <A, I, E>(
+      schema: Schema.Schema<A, I>,
+      context: RequestContext,
+      onMalformed: ((error: ResponseDecodeError) => Effect.Effect<void, E>) | undefined
+    ) => {
+      const decode = decodeWith(schema, context)
+      return (response: RawResponse | undefined) =>
+        (item: unknown): Effect.Effect<Option.Option<A>, ResponseDecodeError | E> =>
+          decode(item, response).pipe(
+            Effect.map(Option.some),
+            Effect.catchAll(
+              (error): Effect.Effect<Option.Option<A>, ResponseDecodeError | E> =>
+                onMalformed === undefined ? Effect.fail(error) : Effect.as(onMalformed(error), Option.none())
+            )
+          )
+    }
+
     const decodeExecution = (context: RequestContext, response: RawResponse | undefined) => (payload: unknown) =>
       decodeWith(PipelineExecution, context)(payload, response)
 
@@ -384,19 +405,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
               ? undefined
               : yield* parse(StageName, "succeededInStage")(options.succeededInStage)
           const context = { operation: "ListPipelineExecutions", pipelineName: name } as const
-          const decodeSummary = decodeWith(PipelineExecutionSummary, context)
-          const onItem =
-            (response: RawResponse | undefined) =>
-            (item: unknown): Effect.Effect<Option.Option<PipelineExecutionSummary>, ResponseDecodeError | E> =>
-              decodeSummary(item, response).pipe(
-                Effect.map(Option.some),
-                Effect.catchAll(
-                  (error): Effect.Effect<Option.Option<PipelineExecutionSummary>, ResponseDecodeError | E> =>
-                    options.onMalformed === undefined
-                      ? Effect.fail(error)
-                      : Effect.as(options.onMalformed(error), Option.none())
-                )
-              )
+          const onItem = itemDecoder(PipelineExecutionSummary, context, options.onMalformed)
           const page = (nextToken: Option.Option<string>) =>
             Effect.gen(function* () {
               const { output, raw } = yield* send(context, (abortSignal, capture) =>
@@ -468,19 +477,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
             pipelineName: name,
             ...(executionId === undefined ? {} : { pipelineExecutionId: executionId })
           } as const
-          const decodeAction = decodeWith(ActionExecution, context)
-          const onItem =
-            (response: RawResponse | undefined) =>
-            (item: unknown): Effect.Effect<Option.Option<ActionExecution>, ResponseDecodeError | E> =>
-              decodeAction(item, response).pipe(
-                Effect.map(Option.some),
-                Effect.catchAll(
-                  (error): Effect.Effect<Option.Option<ActionExecution>, ResponseDecodeError | E> =>
-                    options.onMalformed === undefined
-                      ? Effect.fail(error)
-                      : Effect.as(options.onMalformed(error), Option.none())
-                )
-              )
+          const onItem = itemDecoder(ActionExecution, context, options.onMalformed)
           const page = (nextToken: Option.Option<string>) =>
             Effect.gen(function* () {
               const { output, raw } = yield* send(context, (abortSignal, capture) =>

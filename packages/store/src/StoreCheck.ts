@@ -239,72 +239,52 @@ const invariants: ReadonlyArray<Check> = [
 
 const decodeAction = Schema.decodeUnknownEither(ActionExecution.ActionExecution, { onExcessProperty: "preserve" })
 
-/** Stored action documents decode and hash to their `content_hash`. */
-const actionHashes = async (db: Kysely<Tables>): Promise<Finding> => {
-  let problems = 0
-  let checked = 0
-  const bad: Array<string> = []
-  for (let after = 0; ; ) {
-    const rows = await db
-      .selectFrom("action_state")
-      .select(["id", "document", "document_raw", "content_hash"])
-      .where("id", ">", after)
-      .orderBy("id")
-      .limit(1000)
-      .execute()
-    if (rows.length === 0) break
-    for (const row of rows) {
-      checked += 1
-      const raw = row.document_raw === null ? row.document : JSON.parse(Buffer.from(row.document_raw).toString("utf8"))
-      const hash = Either.match(decodeAction(raw), {
-        onLeft: () => undefined,
-        onRight: (action) => ActionExecution.contentHash(action)
-      })
-      if (hash !== row.content_hash) {
-        problems += 1
-        if (bad.length < 5) bad.push(String(row.id))
+/**
+ * Every stored document of `table` decodes and hashes to its `content_hash` (`hashOf` gives the
+ * hash of a decoded document, or undefined when it does not decode). Read 1,000 rows at a time.
+ */
+const hashCheck =
+  (table: "execution_snapshot" | "action_state", what: string, hashOf: (document: unknown) => string | undefined) =>
+  async (db: Kysely<Tables>): Promise<Finding> => {
+    let problems = 0
+    let checked = 0
+    const bad: Array<string> = []
+    for (let after = 0; ; ) {
+      const rows = await db
+        .selectFrom(table)
+        .select(["id", "document", "document_raw", "content_hash"])
+        .where("id", ">", after)
+        .orderBy("id")
+        .limit(1000)
+        .execute()
+      if (rows.length === 0) break
+      for (const row of rows) {
+        checked += 1
+        const raw =
+          row.document_raw === null ? row.document : JSON.parse(Buffer.from(row.document_raw).toString("utf8"))
+        if (hashOf(raw) !== row.content_hash) {
+          problems += 1
+          if (bad.length < 5) bad.push(String(row.id))
+        }
       }
+      after = Number(rows[rows.length - 1]!.id)
     }
-    after = Number(rows[rows.length - 1]!.id)
+    return {
+      problems,
+      detail: problems === 0 ? `${checked} checked` : `${what} ${bad.join(", ")}${problems > bad.length ? "…" : ""}`
+    }
   }
-  return {
-    problems,
-    detail: problems === 0 ? `${checked} checked` : `action states ${bad.join(", ")}${problems > bad.length ? "…" : ""}`
-  }
-}
 
-const hashes = async (db: Kysely<Tables>): Promise<Finding> => {
-  let problems = 0
-  let checked = 0
-  const bad: Array<string> = []
-  for (let after = 0; ; ) {
-    const rows = await db
-      .selectFrom("execution_snapshot")
-      .select(["id", "document", "document_raw", "content_hash"])
-      .where("id", ">", after)
-      .orderBy("id")
-      .limit(1000)
-      .execute()
-    if (rows.length === 0) break
-    for (const row of rows) {
-      checked += 1
-      const raw = row.document_raw === null ? row.document : JSON.parse(Buffer.from(row.document_raw).toString("utf8"))
-      const hash = Either.match(ExecutionDocument.decode(raw), {
-        onLeft: () => undefined,
-        onRight: (document) => Canonical.sha256(ExecutionDocument.canonicalJson(document))
-      })
-      if (hash !== row.content_hash) {
-        problems += 1
-        if (bad.length < 5) bad.push(String(row.id))
-      }
-    }
-    after = Number(rows[rows.length - 1]!.id)
-  }
-  return {
-    problems,
-    detail: problems === 0 ? `${checked} checked` : `snapshots ${bad.join(", ")}${problems > bad.length ? "…" : ""}`
-  }
-}
+const hashes = hashCheck("execution_snapshot", "snapshots", (raw) =>
+  Either.match(ExecutionDocument.decode(raw), {
+    onLeft: () => undefined,
+    onRight: (document) => Canonical.sha256(ExecutionDocument.canonicalJson(document))
+  })
+)
+
+const actionHashes = hashCheck("action_state", "action states", (raw) =>
+  Either.match(decodeAction(raw), { onLeft: () => undefined, onRight: ActionExecution.contentHash })
+)
 
 /** Runs every check on the store in context; a problem is reported, not raised. Fails only if the database does. */
 export const run: Effect.Effect<ReadonlyArray<CheckResult>, DatabaseError, Database> = Effect.gen(function* () {
