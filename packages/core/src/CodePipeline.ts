@@ -183,6 +183,37 @@ const tooDeep = (payload: unknown): Either.Either<never, ParseResult.ParseError>
       )
     : undefined
 
+/** Whether any object in `value` has an own member named `__proto__` (JSON.parse makes one such member). */
+const hasProtoMember = (value: unknown): boolean => {
+  const stack: Array<unknown> = [value]
+  while (stack.length > 0) {
+    const next = stack.pop()
+    if (typeof next !== "object" || next === null) continue
+    if (!Array.isArray(next) && Object.hasOwn(next, "__proto__")) return true
+    for (const item of Object.values(next)) stack.push(item)
+  }
+  return false
+}
+
+/**
+ * A payload with a member named `__proto__` is refused before it is decoded: decoding copies
+ * members onto a new object, where that one would become its prototype, and a prototype's fields
+ * read like the object's own (a forged approver) while serializing without it. No CodePipeline
+ * shape has such a member; the payload is kept as rejected, with its bytes.
+ */
+const protoMember = (payload: unknown): Either.Either<never, ParseResult.ParseError> | undefined =>
+  hasProtoMember(payload)
+    ? Either.left(
+        new ParseResult.ParseError({
+          issue: new ParseResult.Type(
+            Schema.Unknown.ast,
+            payload,
+            "the response has a member named __proto__, which no CodePipeline shape has"
+          )
+        })
+      )
+    : undefined
+
 const formatIssue = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
 
 const withoutMetadata = (output: object): unknown => {
@@ -290,7 +321,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
     const decodeWith = <A, I>(schema: Schema.Schema<A, I>, context: RequestContext) => {
       const decode = Schema.decodeUnknownEither(schema, decodeOptions)
       return (payload: unknown, response: RawResponse | undefined): Effect.Effect<A, ResponseDecodeError> =>
-        Either.match(tooDeep(payload) ?? decode(payload), {
+        Either.match(tooDeep(payload) ?? protoMember(payload) ?? decode(payload), {
           onLeft: (error) =>
             Effect.fail(
               new ResponseDecodeError({
@@ -306,6 +337,53 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
             ),
           onRight: Effect.succeed
         })
+    }
+
+    /**
+     * A list page's items and where the listing goes next, read from the body as it arrived. A body
+     * without the list (not an object, the member missing or not a list) is malformed, never read
+     * as an empty page; so is a `nextToken` that is not a valid token, or one this listing was
+     * already given (a listing that would never end). Both fail with a `ResponseDecodeError` that
+     * keeps the bytes, so nothing is silently cut short.
+     */
+    const pageOf = (
+      context: RequestContext,
+      member: string,
+      body: unknown,
+      response: RawResponse | undefined,
+      tokens: Set<string>
+    ): Effect.Effect<
+      { readonly items: ReadonlyArray<unknown>; readonly next: Option.Option<Option.Option<string>> },
+      ResponseDecodeError
+    > => {
+      const malformed = (issue: string) =>
+        Effect.fail(
+          new ResponseDecodeError({
+            operation: context.operation,
+            ...(context.pipelineName === undefined ? {} : { pipelineName: context.pipelineName }),
+            ...(context.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: context.pipelineExecutionId }),
+            payload: body,
+            issue,
+            ...(response === undefined ? {} : { response })
+          })
+        )
+      const fields =
+        typeof body === "object" && body !== null && !Array.isArray(body)
+          ? (body as Record<string, unknown>)
+          : undefined
+      const items = fields?.[member]
+      if (!Array.isArray(items)) return malformed(`the response has no ${member} list`)
+      const token = fields!.nextToken
+      if (token === undefined || token === null) return Effect.succeed({ items, next: Option.none() })
+      if (Either.isLeft(Schema.decodeUnknownEither(NextToken)(token))) {
+        return malformed(
+          `the response's nextToken is not a valid token (1–2048 characters): ${JSON.stringify(token)?.slice(0, 80)}`
+        )
+      }
+      if (tokens.has(token as string))
+        return malformed("the response repeats a nextToken this listing was already given")
+      tokens.add(token as string)
+      return Effect.succeed({ items, next: Option.some(Option.some(token as string)) })
     }
 
     /**
@@ -405,6 +483,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
               ? undefined
               : yield* parse(StageName, "succeededInStage")(options.succeededInStage)
           const context = { operation: "ListPipelineExecutions", pipelineName: name } as const
+          const tokens = new Set<string>()
           const onItem = itemDecoder(PipelineExecutionSummary, context, options.onMalformed)
           const page = (nextToken: Option.Option<string>) =>
             Effect.gen(function* () {
@@ -422,13 +501,9 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
                   { abortSignal }
                 )
               )
-              const body = bodyOf(output, raw) as { pipelineExecutionSummaries?: unknown }
-              const summaries = Array.isArray(body?.pipelineExecutionSummaries) ? body.pipelineExecutionSummaries : []
-              const items = yield* Effect.forEach(summaries, onItem(raw))
-              return [
-                Chunk.fromIterable(items.flatMap((item) => Option.toArray(item))),
-                nextPage(output.nextToken)
-              ] as const
+              const listed = yield* pageOf(context, "pipelineExecutionSummaries", bodyOf(output, raw), raw, tokens)
+              const items = yield* Effect.forEach(listed.items, onItem(raw))
+              return [Chunk.fromIterable(items.flatMap((item) => Option.toArray(item))), listed.next] as const
             })
           return Stream.paginateChunkEffect(Option.none<string>(), page)
         })
@@ -478,6 +553,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
             ...(executionId === undefined ? {} : { pipelineExecutionId: executionId })
           } as const
           const onItem = itemDecoder(ActionExecution, context, options.onMalformed)
+          const tokens = new Set<string>()
           const page = (nextToken: Option.Option<string>) =>
             Effect.gen(function* () {
               const { output, raw } = yield* send(context, (abortSignal, capture) =>
@@ -495,15 +571,15 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
                 )
               )
               const observedAt = new Date(yield* Clock.currentTimeMillis)
-              const body = bodyOf(output, raw) as { actionExecutionDetails?: unknown }
-              const details = Array.isArray(body?.actionExecutionDetails) ? body.actionExecutionDetails : []
-              yield* sameExecutionActions(context, details, body, raw)
-              const items = yield* Effect.forEach(details, onItem(raw))
+              const body = bodyOf(output, raw)
+              const listed = yield* pageOf(context, "actionExecutionDetails", body, raw, tokens)
+              yield* sameExecutionActions(context, listed.items, body, raw)
+              const items = yield* Effect.forEach(listed.items, onItem(raw))
               return [
                 Chunk.fromIterable(
                   items.flatMap((item) => Option.toArray(item)).map((value) => ({ value, observedAt }))
                 ),
-                nextPage(output.nextToken)
+                listed.next
               ] as const
             })
           return Stream.paginateChunkEffect(Option.none<string>(), page)
@@ -518,6 +594,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         Effect.gen(function* () {
           const pageSize = yield* validatePageSize(options.pageSize, 1000)
           const context = { operation: "ListPipelines" } as const
+          const tokens = new Set<string>()
           const decodePage = decodeWith(Schema.Array(PipelineSummary), context)
           const page = (nextToken: Option.Option<string>) =>
             send(context, (abortSignal, capture) =>
@@ -532,13 +609,14 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
                 { abortSignal }
               )
             ).pipe(
-              Effect.flatMap(({ output, raw }) => {
-                const body = bodyOf(output, raw) as { pipelines?: unknown }
-                return Effect.map(
-                  decodePage(body?.pipelines ?? [], raw),
-                  (items) => [Chunk.fromIterable(items), nextPage(output.nextToken)] as const
+              Effect.flatMap(({ output, raw }) =>
+                Effect.flatMap(pageOf(context, "pipelines", bodyOf(output, raw), raw, tokens), (listed) =>
+                  Effect.map(
+                    decodePage(listed.items, raw),
+                    (items) => [Chunk.fromIterable(items), listed.next] as const
+                  )
                 )
-              })
+              )
             )
           return Stream.paginateChunkEffect(Option.none<string>(), page)
         })
@@ -570,11 +648,6 @@ export const untilTerminal = (schedule: Schedule.Schedule<unknown, PipelineExecu
     Schedule.zipRight(Schedule.identity<PipelineExecution>()),
     Schedule.whileInput((execution: PipelineExecution) => !isTerminal(execution.status))
   )
-
-const nextPage = (token: string | undefined): Option.Option<Option.Option<string>> =>
-  Either.isRight(Schema.decodeUnknownEither(NextToken)(token))
-    ? Option.some(Option.some(token as string))
-    : Option.none()
 
 /**
  * The SDK, loaded when a service or client is first built rather than when this module is: a

@@ -21,7 +21,8 @@ export const rules = {
   revisionId: { min: 1, max: 1500 },
   stageName: { min: 1, max: 100, pattern: /^[A-Za-z0-9.@\-_]+$/ },
   actionName: { min: 1, max: 100, pattern: /^[A-Za-z0-9.@\-_]+$/ },
-  actionExecutionId: { min: 1 },
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what an id may not hold
+  actionExecutionId: { min: 1, max: 200, pattern: /^[^\u0000]+$/ },
   actionProvider: { min: 1, max: 35, pattern: /^[0-9A-Za-z_-]+$/ },
   actionTypeVersion: { min: 1, max: 9, pattern: /^[0-9A-Za-z_-]+$/ },
   actionNamespace: { min: 1, max: 100, pattern: /^[A-Za-z0-9@\-_]+$/ },
@@ -118,13 +119,14 @@ export const ActionName = constrainedString("ActionName", {
 export type ActionName = typeof ActionName.Type
 
 /**
- * An action execution id. The model puts no rule on it; an empty one names nothing, so it is
- * refused like a missing one.
+ * An action execution id. The model puts no rule on it; AWS's are UUIDs. pipetrail refuses what
+ * names nothing it can keep apart: an empty id, one with a NUL (which PostgreSQL text cannot hold,
+ * so two ids would become one), and one longer than 200 characters (an identity must fit an index).
  */
 export const ActionExecutionId = constrainedString("ActionExecutionId", {
   label: "action execution id",
   ...rules.actionExecutionId,
-  rule: "a non-empty string"
+  rule: "1–200 characters, no NUL"
 })
 /** An action execution id. */
 export type ActionExecutionId = typeof ActionExecutionId.Type

@@ -107,6 +107,8 @@ describe("ActionExecution", () => {
     assert.isTrue(Either.isRight(decode(base)))
     for (const broken of [
       { ...base, actionExecutionId: "" },
+      { ...base, actionExecutionId: "x\u0000" },
+      { ...base, actionExecutionId: "x".repeat(201) },
       { ...base, stageName: "no spaces" },
       { ...base, actionName: "x".repeat(101) },
       { ...base, pipelineExecutionId: "not-a-uuid" },

@@ -53,7 +53,8 @@ describe("Identifiers", () => {
 
   it("takes every length and pattern from the model, in one table", () => {
     const shapes = model.shapes as Record<string, { min?: number; max?: number; pattern?: string }>
-    // An action execution id has no rule in the model; pipetrail refuses only an empty one, which names nothing.
+    // An action execution id has no rule in the model; pipetrail refuses an empty one, one with NUL and
+    // one past 200 characters: none can be kept apart from others in the store.
     const of: Record<Exclude<keyof typeof Identifiers.rules, "actionExecutionId">, string> = {
       pipelineName: "PipelineName",
       pipelineExecutionId: "PipelineExecutionId",
@@ -67,7 +68,10 @@ describe("Identifiers", () => {
       nextToken: "NextToken"
     }
     assert.deepStrictEqual(shapes.ActionExecutionId, { type: "string" } as object)
-    assert.deepStrictEqual(Identifiers.rules.actionExecutionId, { min: 1 })
+    assert.deepStrictEqual(Identifiers.rules.actionExecutionId.min, 1)
+    assert.deepStrictEqual(Identifiers.rules.actionExecutionId.max, 200)
+    assert.isFalse(Identifiers.rules.actionExecutionId.pattern.test("x\u0000"))
+    assert.isTrue(Identifiers.rules.actionExecutionId.pattern.test("\uFFFD x-1"))
     for (const [key, shape] of Object.entries(of)) {
       const rule: { min?: number; max?: number; pattern?: RegExp } = Identifiers.rules[key as keyof typeof of]
       const wanted = shapes[shape]!

@@ -2,8 +2,14 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { CodePipelineClient as SdkClient } from "@aws-sdk/client-codepipeline"
 import { assert, describe, it } from "@effect/vitest"
-import { CodePipeline, ExecutionDocument, PipelineExecution, PipelineExecutionSummary } from "@pipetrail/core"
-import { Context, Effect, Either, Exit, FastCheck as fc, Layer, Schema } from "effect"
+import {
+  CodePipeline,
+  type CodePipelineError,
+  ExecutionDocument,
+  PipelineExecution,
+  PipelineExecutionSummary
+} from "@pipetrail/core"
+import { Context, Effect, Either, Exit, FastCheck as fc, Layer, Schema, Stream } from "effect"
 import { credentials, executionId, pipelineName } from "./utils.js"
 
 // Invariant: a GetPipelineExecution answer becomes an execution only if it is about the execution
@@ -229,4 +235,124 @@ describe("response identity, as a property", () => {
       { numRuns: 200 }
     )
   })
+})
+
+// Invariant: a list page is read only as what it says. A body without its list, with a token that
+// is not one, or with a token the listing was already given, fails with the bytes that arrived:
+// never an empty page or a listing cut short (or one that never ends). A member named `__proto__`,
+// which no shape has and which decoding would turn into a prototype, is refused with its bytes.
+describe("list pages that are not what they say", () => {
+  const id = "3137f7cb-7cf7-4f3a-9c53-1e2f0fd1c2a4"
+  const action = {
+    pipelineExecutionId: id,
+    actionExecutionId: "a1",
+    stageName: "Build",
+    actionName: "Build",
+    status: "Succeeded"
+  }
+  const operations = {
+    ListActionExecutions: {
+      member: "actionExecutionDetails",
+      item: action,
+      run: (service: CodePipeline.CodePipelineService): Stream.Stream<unknown, { readonly _tag: string }> =>
+        service.listActionExecutions(pipelineName(asked.pipelineName), { pipelineExecutionId: executionId(id) })
+    },
+    ListPipelineExecutions: {
+      member: "pipelineExecutionSummaries",
+      item: { pipelineExecutionId: id, status: "Succeeded" },
+      run: (service: CodePipeline.CodePipelineService): Stream.Stream<unknown, { readonly _tag: string }> =>
+        service.listPipelineExecutions(pipelineName(asked.pipelineName))
+    },
+    ListPipelines: {
+      member: "pipelines",
+      item: { name: "payments-api" },
+      run: (service: CodePipeline.CodePipelineService): Stream.Stream<unknown, { readonly _tag: string }> =>
+        service.listPipelines()
+    }
+  } as const
+  const broken = (member: string, item: object) =>
+    fc.oneof(
+      fc.constant("null"),
+      fc.constant("[]"),
+      fc.constant("{}"),
+      fc.constant(JSON.stringify({ [member]: { 0: item } })),
+      fc.constant(JSON.stringify({ [member]: "none" })),
+      fc.constantFrom("", 7, "x".repeat(2049), {}).map((nextToken) => JSON.stringify({ [member]: [item], nextToken }))
+    )
+
+  it.scopedLive(
+    "a page without its list or with a bad token fails with its bytes (property over operations and bodies)",
+    () =>
+      Effect.gen(function* () {
+        let answer = ""
+        const service = yield* serviceAt(yield* endpoint(() => ({ body: answer })))
+        yield* Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(
+              fc
+                .constantFrom(...(Object.keys(operations) as Array<keyof typeof operations>))
+                .chain((operation) =>
+                  fc.tuple(fc.constant(operation), broken(operations[operation].member, operations[operation].item))
+                ),
+              ([operation, served]) =>
+                Effect.runPromise(
+                  Effect.gen(function* () {
+                    answer = served
+                    const error = yield* Effect.flip(Stream.runCollect(operations[operation].run(service)))
+                    assert.strictEqual(error._tag, "ResponseDecodeError", `${operation}: ${served}`)
+                    const kept = (error as CodePipelineError.ResponseDecodeError).response
+                    assert.strictEqual(new TextDecoder().decode(kept!.body), served)
+                  })
+                )
+            ),
+            { numRuns: 40 }
+          )
+        )
+      })
+  )
+
+  it.scopedLive("a token the listing was already given ends it with an error, not a loop", () =>
+    Effect.gen(function* () {
+      let served = 0
+      const service = yield* serviceAt(
+        yield* endpoint(() => {
+          served++
+          return { body: JSON.stringify({ actionExecutionDetails: [action], nextToken: "same" }) }
+        })
+      )
+      const error = yield* Effect.flip(Stream.runCollect(operations.ListActionExecutions.run(service)))
+      assert.strictEqual(error._tag, "ResponseDecodeError")
+      assert.include((error as CodePipelineError.ResponseDecodeError).issue, "repeats a nextToken")
+      assert.strictEqual(served, 2)
+    })
+  )
+
+  it.scopedLive("a __proto__ member is refused with its bytes, wherever it is: never a prototype, never dropped", () =>
+    Effect.gen(function* () {
+      let answer = ""
+      const service = yield* serviceAt(yield* endpoint(() => ({ body: answer })))
+      const forged = `{"actionExecutionDetails":[{"pipelineExecutionId":"${id}","actionExecutionId":"a1","stageName":"Build","actionName":"Compile","status":"Succeeded","__proto__":{"updatedBy":"arn:aws:iam::1:user/ceo","input":{"actionTypeId":{"category":"Approval","owner":"AWS","provider":"Manual","version":"1"}}}}]}`
+      answer = forged
+      const kept: Array<string> = []
+      const listed = yield* Stream.runCollect(
+        service.listActionExecutions(pipelineName(asked.pipelineName), {
+          pipelineExecutionId: executionId(id),
+          onMalformed: (error) =>
+            Effect.sync(() => {
+              kept.push(new TextDecoder().decode(error.response!.body))
+              assert.include(error.issue, "__proto__")
+            })
+        })
+      )
+      assert.strictEqual(listed.length, 0)
+      assert.deepStrictEqual(kept, [forged])
+      answer = body({ ...asked, trigger: JSON.parse('{"__proto__":{"triggerType":"ManualRollback"}}') })
+      answer = answer.replace('"trigger":{}', '"trigger":{"__proto__":{"triggerType":"ManualRollback"}}')
+      assert.include(answer, "__proto__")
+      const error = yield* Effect.flip(
+        service.getPipelineExecution(pipelineName(asked.pipelineName), executionId(asked.pipelineExecutionId))
+      )
+      assert.strictEqual(error._tag, "ResponseDecodeError")
+    })
+  )
 })

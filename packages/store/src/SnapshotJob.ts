@@ -130,10 +130,11 @@ const emptyCounts: Required<SnapshotStore.RunCounts> = {
   newActionStates: 0
 }
 
-const outcomeOf = (counts: SnapshotStore.RunCounts): SnapshotStore.RunOutcome =>
+/** A run failed when nothing it tried worked: no execution fetched or stored, no execution's actions listed. */
+const outcomeOf = (counts: SnapshotStore.RunCounts, actionListings: number): SnapshotStore.RunOutcome =>
   counts.failed === 0 && counts.rejected === 0
     ? "succeeded"
-    : counts.newSnapshots + counts.unchanged === 0 && counts.fetched === 0
+    : counts.newSnapshots + counts.unchanged === 0 && counts.fetched === 0 && actionListings === 0
       ? "failed"
       : "partial"
 
@@ -203,6 +204,8 @@ export const run = (
       })
 
     const withActions = options.actions ?? true
+    /** Executions whose actions were listed completely in this run. */
+    let actionListings = 0
     const runId = yield* store.startRun(options.source, {
       pipelines: options.pipelines,
       since: options.since?.toISOString(),
@@ -245,14 +248,16 @@ export const run = (
      */
     const syncActions = (
       pipelineName: Identifiers.PipelineName,
-      document: ExecutionDocument.ExecutionDocument,
-      mine: { actionsFetched: number; newActionStates: number }
+      execution: { readonly pipelineExecutionId: Identifiers.PipelineExecutionId; readonly contentHash: string },
+      mine: { actionsFetched: number; newActionStates: number },
+      /** For a stored execution not listed in this run: AWS no longer knowing it means nothing is left to fetch. */
+      stored = false
     ) =>
       Effect.gen(function* () {
         let rejected = 0
         const observed = yield* Stream.runCollect(
           codepipeline.observeActionExecutions(pipelineName, {
-            pipelineExecutionId: document.pipelineExecutionId,
+            pipelineExecutionId: execution.pipelineExecutionId,
             onMalformed: (error) => {
               rejected++
               return reject(rejectionOf(error)!)
@@ -268,17 +273,12 @@ export const run = (
         }))
         const results = yield* retryTransient(store.recordActions(inputs))
         const fresh = results.filter((r) => r.outcome === "new").length
+        actionListings++
         mine.actionsFetched += inputs.length
         mine.newActionStates += fresh
         yield* add({ actionsFetched: inputs.length, newActionStates: fresh })
         if (rejected === 0) {
-          yield* retryTransient(
-            store.markActionsSynced(options.source, {
-              pipelineName,
-              pipelineExecutionId: document.pipelineExecutionId,
-              contentHash: ExecutionDocument.contentHash(document)
-            })
-          )
+          yield* retryTransient(store.markActionsSynced(options.source, { pipelineName, ...execution }))
         }
       }).pipe(
         Effect.catchIf(
@@ -286,12 +286,20 @@ export const run = (
           (error): error is CodePipelineError.ListActionsError =>
             !(error instanceof DatabaseError.DatabaseError || error instanceof SnapshotStore.InvalidObservationError),
           (error) => {
+            if (stored && error._tag === "PipelineExecutionNotFoundError") {
+              return Effect.zipRight(
+                Effect.logInfo(
+                  `${pipelineName}/${execution.pipelineExecutionId}: CodePipeline no longer has this execution; its actions stay as stored`
+                ),
+                retryTransient(store.markActionsSynced(options.source, { pipelineName, ...execution }))
+              )
+            }
             const rejected = rejectionOf(error)
             return rejected !== undefined
               ? reject(rejected)
               : fail({
                   pipelineName,
-                  pipelineExecutionId: document.pipelineExecutionId,
+                  pipelineExecutionId: execution.pipelineExecutionId,
                   error: error._tag,
                   message:
                     error._tag === "AccessDeniedError" && error.reason === "AccessDenied"
@@ -305,18 +313,16 @@ export const run = (
     const processPipeline = (pipelineName: Identifiers.PipelineName) => {
       // This pipeline's own counts, for its progress line.
       const mine = { fetched: 0, newSnapshots: 0, unchanged: 0, actionsFetched: 0, newActionStates: 0 }
+      /** Executions whose actions this run fetched (or tried to). */
+      const synced = new Set<string>()
       const known = headsByPipeline.get(pipelineName) ?? new Map<string, SnapshotStore.Head>()
       const unfinished = new Set(
         [...known.values()].filter((h) => !PipelineExecution.isTerminal(h.status)).map((h) => h.pipelineExecutionId)
       )
       const settled = (summary: { pipelineExecutionId: string; status: string }) => {
         const head = known.get(summary.pipelineExecutionId)
-        return (
-          head !== undefined &&
-          head.status === summary.status &&
-          PipelineExecution.isTerminal(head.status) &&
-          (!withActions || head.actionsSynced)
-        )
+        // One whose actions are not stored yet is settled too: they are fetched after the listing.
+        return head !== undefined && head.status === summary.status && PipelineExecution.isTerminal(head.status)
       }
       let listed = codepipeline.listPipelineExecutions(pipelineName, {
         onMalformed: (error) => reject(rejectionOf(error)!)
@@ -431,18 +437,61 @@ export const run = (
                 !PipelineExecution.isTerminal(document.status) ||
                 pending.has(`${document.pipelineName}/${document.pipelineExecutionId}`)
             )
-            yield* Effect.forEach(wanted, ({ document }) => syncActions(pipelineName, document, mine), {
-              concurrency: options.concurrency,
-              discard: true
-            })
+            yield* Effect.forEach(
+              wanted,
+              ({ document }) => {
+                synced.add(document.pipelineExecutionId)
+                return syncActions(
+                  pipelineName,
+                  {
+                    pipelineExecutionId: document.pipelineExecutionId,
+                    contentHash: ExecutionDocument.contentHash(document)
+                  },
+                  mine
+                )
+              },
+              { concurrency: options.concurrency, discard: true }
+            )
           })
         ),
         Stream.runDrain,
+        // A watch lists only down to the first settled execution: a stored execution that ended but
+        // whose actions were not fetched completely (a failed listing, a store from before actions)
+        // is fetched here, by its stored state, so a failure is retried on the next tick.
+        Effect.zipRight(
+          Effect.suspend(() => {
+            if (!withActions || !options.incremental) return Effect.void
+            const left = [...known.values()].filter(
+              (h) =>
+                !h.actionsSynced &&
+                PipelineExecution.isTerminal(h.status) &&
+                h.contentHash !== undefined &&
+                !synced.has(h.pipelineExecutionId)
+            )
+            return Effect.forEach(
+              left,
+              (h) =>
+                syncActions(
+                  pipelineName,
+                  { pipelineExecutionId: h.pipelineExecutionId, contentHash: h.contentHash! },
+                  mine,
+                  true
+                ),
+              { concurrency: options.concurrency, discard: true }
+            )
+          })
+        ),
         Effect.catchIf(
-          // What the store refuses ends the run; what CodePipeline refuses fails this pipeline only.
+          // What the store refuses ends the run; what CodePipeline refuses fails this pipeline only
+          // (a listing page that does not decode is kept as rejected).
           (error): error is CodePipelineError.ListExecutionsError =>
             !(error instanceof DatabaseError.DatabaseError || error instanceof SnapshotStore.InvalidObservationError),
-          (error) => fail({ pipelineName, error: error._tag, message: error.message })
+          (error) => {
+            const rejected = rejectionOf(error)
+            return rejected !== undefined
+              ? reject(rejected)
+              : fail({ pipelineName, error: error._tag, message: error.message })
+          }
         ),
         Effect.zipRight(
           Effect.suspend(() => {
@@ -460,11 +509,15 @@ export const run = (
     const finish = (outcome: SnapshotStore.RunOutcome | undefined, error?: string) =>
       Effect.flatMap(Ref.get(counts), (c) =>
         store
-          .finishRun(runId, { ...c, outcome: outcome ?? outcomeOf(c), ...(error === undefined ? {} : { error }) })
+          .finishRun(runId, {
+            ...c,
+            outcome: outcome ?? outcomeOf(c, actionListings),
+            ...(error === undefined ? {} : { error })
+          })
           .pipe(
             Effect.zipRight(
               Effect.logInfo(
-                `run ${runId} ${outcome ?? outcomeOf(c)}: ${c.fetched} fetched, ${c.newSnapshots} new, ${c.unchanged} unchanged, ${c.rejected} rejected, ${c.failed} failed; ${c.actionsFetched} action states fetched, ${c.newActionStates} new`
+                `run ${runId} ${outcome ?? outcomeOf(c, actionListings)}: ${c.fetched} fetched, ${c.newSnapshots} new, ${c.unchanged} unchanged, ${c.rejected} rejected, ${c.failed} failed; ${c.actionsFetched} action states fetched, ${c.newActionStates} new`
               )
             ),
             Effect.catchAll((e) => Effect.logError(`could not record the end of run ${runId}: ${e.message}`))
@@ -474,7 +527,15 @@ export const run = (
     const pipelines = yield* Effect.gen(function* () {
       const names =
         options.pipelines === "all"
-          ? Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.map(codepipeline.listPipelines(), (p) => p.name)))
+          ? Chunk.toReadonlyArray(
+              yield* Stream.runCollect(Stream.map(codepipeline.listPipelines(), (p) => p.name)).pipe(
+                // A listing that does not decode ends the run, and is kept as rejected first.
+                Effect.tapError((error) => {
+                  const rejected = rejectionOf(error)
+                  return rejected === undefined ? Effect.void : reject(rejected)
+                })
+              )
+            )
           : options.pipelines
       yield* advance({ pipelines: names.length })
       if (options.incremental) {
@@ -499,13 +560,18 @@ export const run = (
     )
 
     const c = yield* Ref.get(counts)
-    yield* Effect.annotateCurrentSpan({ runId, outcome: outcomeOf(c), fetched: c.fetched, failed: c.failed })
+    yield* Effect.annotateCurrentSpan({
+      runId,
+      outcome: outcomeOf(c, actionListings),
+      fetched: c.fetched,
+      failed: c.failed
+    })
     return {
       ...c,
       runId,
       source: options.source,
       pipelines: pipelines.length,
-      outcome: outcomeOf(c),
+      outcome: outcomeOf(c, actionListings),
       failures: yield* Ref.get(failures)
     } satisfies JobSummary
   }).pipe(

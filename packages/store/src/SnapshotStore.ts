@@ -116,6 +116,8 @@ export interface Head {
   readonly pipelineExecutionId: PipelineExecutionId
   readonly status: PipelineExecution.PipelineExecutionStatus
   readonly seq: number
+  /** Its latest state's content hash. */
+  readonly contentHash: string | undefined
   /** Whether its action executions were fetched completely for this state. */
   readonly actionsSynced: boolean
 }

@@ -194,7 +194,7 @@ const world = fc.array(
 const decodeAction = Schema.decodeUnknownSync(ActionExecution.ActionExecution)
 
 /** Counts the calls a job makes, by operation, and can fail the action listing of chosen executions. */
-const counting = (failActionsOf: Set<string> = new Set()) => {
+const counting = (failActionsOf: Set<string> = new Set(), goneFor: Set<string> = new Set()) => {
   const calls = { list: 0, get: 0, actions: 0 }
   const layer = Layer.effect(
     CodePipeline.CodePipeline,
@@ -214,6 +214,15 @@ const counting = (failActionsOf: Set<string> = new Set()) => {
         Stream.suspend(() => {
           calls.actions++
           const id = options?.pipelineExecutionId
+          if (id !== undefined && goneFor.has(id)) {
+            return Stream.fail(
+              new CodePipelineError.PipelineExecutionNotFoundError({
+                pipelineName: name,
+                pipelineExecutionId: id,
+                message: "no such execution"
+              })
+            )
+          }
           return id !== undefined && failActionsOf.has(id)
             ? Stream.fail(
                 new CodePipelineError.AccessDeniedError({
@@ -357,13 +366,13 @@ for (const backend of backends) {
             [[b, "AccessDeniedError"]]
           )
           assert.include(first.failures[0]!.message, "grant codepipeline:ListActionExecutions, or pass --no-actions")
-          // Next run: only b is fetched again (its actions are pending), and then it settles.
+          // Next run: only b's actions are fetched again (no get: the execution did not change), then it settles.
           failing.clear()
           calls.actions = calls.get = 0
           const second = yield* job(true)
           assert.deepStrictEqual(
             [calls.get, calls.actions, second.actionsFetched, second.newActionStates],
-            [1, 1, 1, 1]
+            [0, 1, 1, 1]
           )
           calls.actions = calls.get = 0
           yield* job(true)
@@ -373,6 +382,63 @@ for (const backend of backends) {
           assert.deepStrictEqual(
             stored.map((s) => [s.action.actionExecutionId, s.action.status]),
             [["deploy-1", "Failed"]]
+          )
+        }).pipe(Effect.scoped),
+      { timeout: 120_000 }
+    )
+
+    it.live(
+      "a watch fetches the actions of stored executions that ended without them, however old; one AWS forgot settles",
+      () =>
+        Effect.gen(function* () {
+          const context = yield* Layer.build(storeLayer(backend.database))
+          const source = freshSource()
+          const ids = [executionId(), executionId(), executionId()]
+          const executions = ids.map((id, i) =>
+            doc(id, { status: "Succeeded", startTime: new Date(Date.UTC(2026, 5, 1, 10, i)).toISOString() })
+          )
+          const name = executions[0]!.pipelineName
+          const service = CodePipelineTest.layer({
+            pipelines: [{ name }],
+            executions: executions.map((execution) => ({ execution })),
+            actions: ids.map((id) => ({
+              pipelineName: name,
+              action: decodeAction({
+                pipelineExecutionId: id,
+                actionExecutionId: `${id}-build`,
+                stageName: "Build",
+                actionName: "Build",
+                status: "Succeeded"
+              })
+            }))
+          })
+          const gone = new Set<string>([ids[0]!])
+          const { calls, layer } = counting(new Set(), gone)
+          const job = (actions: boolean) =>
+            SnapshotJob.run({
+              source,
+              pipelines: [name],
+              concurrency: 2,
+              batchSize: 10,
+              incremental: true,
+              actions
+            }).pipe(Effect.provide(Layer.provide(layer, service)), Effect.provide(context))
+          // A store from before actions: every execution stored, none with its actions.
+          yield* job(false)
+          calls.list = calls.get = calls.actions = 0
+          const upgraded = yield* job(true)
+          // The listing stops at the newest settled execution; every one's actions are fetched by its stored state.
+          assert.deepStrictEqual([calls.list, calls.get, calls.actions], [1, 0, 3])
+          assert.deepStrictEqual(
+            [upgraded.outcome, upgraded.actionsFetched, upgraded.failures.length],
+            ["succeeded", 2, 0]
+          )
+          calls.list = calls.get = calls.actions = 0
+          yield* job(true)
+          assert.deepStrictEqual(
+            [calls.list, calls.get, calls.actions],
+            [1, 0, 0],
+            "then an idle tick costs one list call"
           )
         }).pipe(Effect.scoped),
       { timeout: 120_000 }

@@ -19,8 +19,6 @@ import { StoredDocumentError } from "./errors.js"
 import type { ActionPending } from "./intake.js"
 import { clean, compareMoments, toDate, toNumber, toNumberOrNull } from "./observation.js"
 
-const iso = (date: Date | undefined) => (date === undefined ? null : date.toISOString())
-
 /** An action execution's identity as one string. */
 const keyOf = (p: { source: string; pipelineName: string; action: ActionExecution.ActionExecution }) =>
   JSON.stringify([p.source, p.pipelineName, p.action.pipelineExecutionId, clean(p.action.actionExecutionId)])
@@ -29,6 +27,11 @@ interface Prepared extends ActionPending {
   readonly index: number
   readonly key: string
   readonly json: string
+  /**
+   * The document as stored (the canonical JSON, parsed): the typed columns are read from it, so they
+   * always say what the document says, whatever the object given holds beyond its own fields.
+   */
+  readonly doc: ActionExecution.Encoded
   readonly hash: string
   readonly hasNul: boolean
 }
@@ -40,6 +43,7 @@ const prepare = (item: ActionPending, index: number): Prepared => {
     index,
     key: keyOf(item),
     json,
+    doc: JSON.parse(json) as ActionExecution.Encoded,
     hash: Canonical.sha256(json),
     hasNul: json.includes("\\u0000")
   }
@@ -60,7 +64,7 @@ export const writeActions = async (
     if (!byKeyHash.has(`${item.key}#${item.hash}`)) byKeyHash.set(`${item.key}#${item.hash}`, item)
   const contents = [...byKeyHash.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, item]) => item)
   const c = <A>(f: (r: Prepared) => A) => contents.map(f)
-  const a = (r: Prepared) => r.action
+  const a = (r: Prepared) => r.doc
   const inserted = await sql<StateKeyRow>`
     insert into action_state (
       source, pipeline_name, pipeline_execution_id, action_execution_id, stage_name, action_name, category, owner,
@@ -84,8 +88,8 @@ export const writeActions = async (
       ${c((r) => clean(a(r).input?.actionTypeId?.provider))}::text[],
       ${c((r) => clean(a(r).input?.actionTypeId?.version))}::text[],
       ${c((r) => clean(a(r).status))}::text[],
-      ${c((r) => iso(a(r).startTime))}::timestamptz[],
-      ${c((r) => iso(a(r).lastUpdateTime))}::timestamptz[],
+      ${c((r) => a(r).startTime ?? null)}::timestamptz[],
+      ${c((r) => a(r).lastUpdateTime ?? null)}::timestamptz[],
       ${c((r) => clean(a(r).updatedBy))}::text[],
       ${c((r) => clean(a(r).output?.executionResult?.externalExecutionId))}::text[],
       ${c((r) => clean(a(r).output?.executionResult?.externalExecutionSummary))}::text[],

@@ -195,6 +195,7 @@ export const makeReads = (db: DatabaseService) => {
         pipelineExecutionId: Identifiers.PipelineExecutionId.make(r.pipeline_execution_id, true),
         status: PipelineExecution.PipelineExecutionStatus.of(r.status ?? ""),
         seq: toNumber(r.seq),
+        contentHash: r.content_hash ?? undefined,
         actionsSynced: r.actions_synced_hash !== null && r.actions_synced_hash === r.content_hash
       }))
     })
