@@ -27,13 +27,25 @@ export interface Rows {
   readonly rows: ReadonlyArray<ReadonlyArray<Cell>>
 }
 
-/** Makes stored text safe for a terminal: control characters (ESC, CR, NUL…) are shown escaped. */
+/**
+ * Unicode format characters: direction overrides and isolates (U+202A–U+202E, U+2066–U+2069), marks,
+ * zero-width characters and the like. They show nothing of themselves, and can make one text look
+ * like another (`user/\u202Eecila` reads as `user/alice`).
+ */
+const formatCharacter = /\p{Cf}/u
+
+/**
+ * Makes stored text safe for a terminal: control characters (ESC, CR, NUL…) and invisible format
+ * characters are shown escaped, so what is printed is what is stored.
+ */
 export const safe = (text: string): string => {
   let out = ""
   for (const char of text) {
     const code = char.codePointAt(0)!
     if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
       out += code === 0x0a ? "\\n" : code === 0x09 ? "\\t" : `\\x${code.toString(16).padStart(2, "0")}`
+    } else if (formatCharacter.test(char)) {
+      out += `\\u{${code.toString(16).toUpperCase()}}`
     } else {
       out += char
     }
@@ -64,9 +76,20 @@ const text = (cell: Cell): string =>
 
 const jsonValue = (cell: Cell): unknown => (cell instanceof Date ? cell.toISOString() : (cell ?? null))
 
-const csvCell = (cell: Cell): string => {
-  const value = text(cell)
-  return /[",\n\r]/.test(value) || /^[=+\-@\t\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
+/**
+ * A text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, after any leading whitespace, or a
+ * leading tab or CR), unless it is a plain number: it gets a leading `'`, which spreadsheets show as
+ * text, as OWASP recommends for CSV exports.
+ */
+const formulaLike = (value: string) =>
+  /^[\t\r]/.test(value) || (/^\s*[=+\-@]/.test(value) && !/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value))
+
+const csvCell = (cell: Cell, terminal: boolean): string => {
+  const raw = text(cell)
+  const guarded = typeof cell === "string" && formulaLike(raw) ? `'${raw}` : raw
+  // On a terminal, control and format characters are shown escaped, as in a table.
+  const value = terminal ? safe(guarded) : guarded
+  return /[",\n\r]/.test(value) || value !== raw || /^\s/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
 }
 
 /** The narrowest a column is cut to when a table must fit a terminal. */
@@ -102,9 +125,10 @@ export const cut = (value: string, width: number): string => {
 /**
  * Renders rows in a format: an aligned table, a JSON array of objects, or RFC 4180 CSV. A table
  * given the terminal's `width` fits it: the longest cells are cut, ending in "…"; JSON and CSV
- * always keep everything.
+ * always keep everything. CSV cells a spreadsheet would run as formulas start with `'`; on a
+ * `terminal`, CSV shows control and format characters escaped, as tables always do.
  */
-export const render = (format: Format, data: Rows, width?: number): string => {
+export const render = (format: Format, data: Rows, width?: number, terminal = false): string => {
   switch (format) {
     case "json":
       return JSON.stringify(
@@ -113,7 +137,7 @@ export const render = (format: Format, data: Rows, width?: number): string => {
         2
       )
     case "csv":
-      return [data.columns, ...data.rows].map((row) => row.map((c) => csvCell(c)).join(",")).join("\n")
+      return [data.columns, ...data.rows].map((row) => row.map((c) => csvCell(c, terminal)).join(",")).join("\n")
     case "table": {
       const natural = [data.columns.map(safe), ...data.rows.map((row) => row.map((c) => safe(text(c))))]
       const all = data.columns.map((_, i) => Math.max(...natural.map((row) => displayWidth(row[i] ?? ""))))
@@ -130,7 +154,8 @@ export const render = (format: Format, data: Rows, width?: number): string => {
 }
 
 /** Prints rows to stdout; a table on a terminal fits its width. */
-export const print = (format: Format, data: Rows) => Console.log(render(format, data, terminalWidth()))
+export const print = (format: Format, data: Rows) =>
+  Console.log(render(format, data, terminalWidth(), process.stdout.isTTY === true))
 
 /** The width of the terminal stdout is, if it is one with a usable size (a pseudo-terminal without one says 0). */
 const terminalWidth = (): number | undefined =>

@@ -89,3 +89,70 @@ describe("table output", () => {
     assert.strictEqual(displayWidth(lines[2]!), 50)
   })
 })
+
+// Invariant: what a table shows, and CSV on a terminal, holds no character that acts instead of
+// showing (controls, direction overrides, zero-width characters): printed text is stored text,
+// escaped. And no CSV cell starts like a formula a spreadsheet would run.
+describe("output an attacker wrote into the store", () => {
+  const hostile = fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(
+          "\u202e",
+          "\u202c",
+          "\u2066",
+          "\u200b",
+          "\u200d",
+          "\ufeff",
+          "\u001b[2J",
+          "\u001b]8;;x\u0007",
+          "\r",
+          "\u0000"
+        ),
+        fc.string({ maxLength: 4 }),
+        fc.constantFrom("=", "+", "-", "@", " ", "\t", "alice", "1")
+      ),
+      { maxLength: 8 }
+    )
+    .map((parts) => parts.join(""))
+  const acts = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\p{Cf}/u
+
+  it("tables and CSV on a terminal escape every control and format character (property)", () => {
+    fc.assert(
+      fc.property(fc.array(hostile, { minLength: 1, maxLength: 4 }), (cells) => {
+        const data = { columns: ["a", "b", "c", "d"], rows: [cells] }
+        for (const out of [render("table", data), render("csv", data, undefined, true)]) {
+          for (const line of out.split("\n")) assert.notMatch(line, acts, JSON.stringify(line))
+        }
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("no CSV cell starts a formula, whatever text it holds; numbers stay numbers (property)", () => {
+    fc.assert(
+      fc.property(hostile, (cell) => {
+        const out = render("csv", { columns: ["x"], rows: [[cell]] })
+          .split("\n")
+          .slice(1)
+          .join("\n")
+        const field = out.startsWith('"') ? out.slice(1, -1).replaceAll('""', '"') : out
+        const number = /^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(cell)
+        if (!number) assert.notMatch(field, /^\s*[=+\-@]|^[\t\r]/, JSON.stringify(out))
+        // The text is all there, after the guard.
+        assert.isTrue(field === cell || field === `'${cell}`, JSON.stringify([cell, out]))
+      }),
+      { numRuns: 300 }
+    )
+    assert.strictEqual(
+      render("csv", { columns: ["n"], rows: [["-5"], [-5], ["=1+1"], [" =1+1"]] }),
+      `n\n-5\n-5\n"'=1+1"\n"' =1+1"`
+    )
+  })
+
+  it("a direction override cannot make one approver read as another", () => {
+    const out = render("table", { columns: ["decided_by"], rows: [["arn:aws:iam::1:user/\u202eecila\u202c"]] })
+    assert.include(out, "user/\\u{202E}ecila\\u{202C}")
+    assert.notInclude(out, "\u202e")
+  })
+})
