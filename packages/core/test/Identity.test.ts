@@ -311,6 +311,27 @@ describe("list pages that are not what they say", () => {
       })
   )
 
+  it.scopedLive("the malformed items of one page share the page's bytes (kept once by a job)", () =>
+    Effect.gen(function* () {
+      const service = yield* serviceAt(
+        yield* endpoint(() => ({ body: JSON.stringify({ actionExecutionDetails: [{ n: 1 }, action, { n: 2 }] }) }))
+      )
+      const errors: Array<CodePipelineError.ResponseDecodeError> = []
+      const listed = yield* Stream.runCollect(
+        service.listActionExecutions(pipelineName(asked.pipelineName), {
+          pipelineExecutionId: executionId(id),
+          onMalformed: (error) => Effect.sync(() => errors.push(error))
+        })
+      )
+      assert.strictEqual(listed.length, 1)
+      assert.deepStrictEqual(
+        errors.map((e) => e.payload),
+        [{ n: 1 }, { n: 2 }]
+      )
+      assert.strictEqual(errors[0]!.response!.body, errors[1]!.response!.body)
+    })
+  )
+
   it.scopedLive("a token the listing was already given ends it with an error, not a loop", () =>
     Effect.gen(function* () {
       let served = 0

@@ -218,15 +218,22 @@ export const run = (
       `run ${runId} started: ${options.pipelines === "all" ? "every pipeline" : options.pipelines.join(", ")}${options.incremental ? " (incremental)" : ""}`
     )
 
+    /** Responses whose bytes this run kept already: a page with several malformed items is kept once. */
+    const keptResponses = new WeakSet<object>()
     const reject = (rejected: Omit<SnapshotStore.RejectedInput, "source" | "runId">) =>
-      store
-        .recordRejected({ ...rejected, source: options.source, runId })
-        .pipe(
-          Effect.zipRight(add({ rejected: 1 })),
-          Effect.zipRight(
-            Effect.logWarning(`kept a rejected ${rejected.operation} response: ${rejected.issue.split("\n")[0]}`)
-          )
+      Effect.suspend(() => {
+        const { response, ...rest } = rejected
+        // The first item rejected from a page keeps the page's bytes; the others keep their own item.
+        // (By its bytes' identity: each error of a page holds the same bytes, in a struct of its own.)
+        const first = response !== undefined && !keptResponses.has(response.body)
+        if (first) keptResponses.add(response.body)
+        return store.recordRejected({ ...rest, ...(first ? { response } : {}), source: options.source, runId })
+      }).pipe(
+        Effect.zipRight(add({ rejected: 1 })),
+        Effect.zipRight(
+          Effect.logWarning(`kept a rejected ${rejected.operation} response: ${rejected.issue.split("\n")[0]}`)
         )
+      )
 
     const fail = (failure: Failure) =>
       Effect.zipRight(
@@ -553,7 +560,8 @@ export const run = (
     }).pipe(
       Effect.onExit((exit) => {
         if (Exit.isSuccess(exit)) return finish(undefined)
-        if (Exit.isInterrupted(exit)) return finish("interrupted")
+        // Interrupted only when nothing failed: a failing pipeline interrupts its siblings, and that run failed.
+        if (Cause.isInterruptedOnly(exit.cause)) return finish("interrupted")
         const cause = Cause.squash(exit.cause)
         return finish("failed", cause instanceof Error ? cause.message : String(cause))
       })

@@ -451,16 +451,35 @@ for (const backend of backends) {
             ]
           )
 
+          // A failed approval no one decided (it expired) is not a rejection.
+          const expired = executionId()
+          yield* store.recordActions([
+            observe(
+              a(expired, "approve-3", "Approve", "Approval", "Manual", {
+                status: "Failed",
+                startTime: t("10:00"),
+                lastUpdateTime: t("10:30")
+              }),
+              "10:31"
+            )
+          ])
+          assert.deepStrictEqual(
+            yield* rows(sql`select decision, decided_by from approval where action_execution_id = 'approve-3'`),
+            [{ decision: "failed", decided_by: null }]
+          )
+
           // The same through the store's reads.
           const approvals = yield* store.approvals({ source, pipelineName: name, since: at("10:00") })
           assert.deepStrictEqual(
             approvals.map((r) => [r.pipelineExecutionId, r.decision, r.decidedBy ?? null, r.waitSeconds ?? null]),
             [
               [running, "pending", null, null],
-              [done, "approved", "arn:aws:iam::123456789012:user/alice", 1800]
+              [done, "approved", "arn:aws:iam::123456789012:user/alice", 1800],
+              [expired, "failed", null, 1800]
             ]
           )
           assert.lengthOf(yield* store.approvals({ source, since: at("10:30") }), 1)
+          assert.lengthOf(yield* store.approvals({ source, since: at("10:00") }), 3)
           const timeline = yield* store.actions({ pipelineExecutionId: done })
           assert.deepStrictEqual(
             timeline.map((s) => [s.action.actionExecutionId, s.action.status]),

@@ -21,7 +21,7 @@ const landed: Record<string, string> = {
   "0007_reader_role": "d8fcbc1c0214875f4b954072a9f7adf62adbee6736f17d713dfa5db15f627659",
   "0008_rejected_response_http": "d77b02a62f53ef0850d50e93fb51e702828ac20d1f82b2c15581dba90d7a0d59",
   "0009_observation_order": "21d5cb97e241a5b217ce6236ab7c39983da6bd5858bc486e8b354d775941095f",
-  "0010_action_history": "554d86eb27b393f1c0891e908a2c1dc4816c7ff43138f302e143c59a7294487d"
+  "0010_action_history": "2b2eb93cd12b1312c77f1827a4af6a6d2400065a652269f18aaae3a69019d34a"
 }
 
 const directory = new URL("../src/migrations/", import.meta.url)

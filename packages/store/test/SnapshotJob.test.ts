@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ActionExecution, CodePipeline, CodePipelineError, CodePipelineTest, Identifiers } from "@pipetrail/core"
-import { Database, SnapshotJob, SnapshotStore } from "@pipetrail/store"
+import { Database, DatabaseError, SnapshotJob, SnapshotStore } from "@pipetrail/store"
 import { Chunk, Context, Duration, Effect, FastCheck as fc, Layer, Schedule, Schema, Stream, Tracer } from "effect"
 import { sql } from "kysely"
 import { backends, doc, executionId, freshSource, storeLayer } from "./utils.js"
@@ -442,6 +442,115 @@ for (const backend of backends) {
           )
         }).pipe(Effect.scoped),
       { timeout: 120_000 }
+    )
+
+    it.live(
+      "a page with several malformed items keeps the page's bytes once, and each item's own payload",
+      () =>
+        Effect.gen(function* () {
+          const context = yield* Layer.build(storeLayer(backend.database))
+          const source = freshSource()
+          const execution = doc(executionId(), { status: "Succeeded" })
+          const name = execution.pipelineName
+          const page = new TextEncoder().encode('{"actionExecutionDetails":[{"n":1},{"n":2},{"n":3}]}')
+          const response = { status: 200, requestId: "req-1", body: page }
+          const malformedPage = Layer.effect(
+            CodePipeline.CodePipeline,
+            Effect.map(CodePipeline.CodePipeline, (service) => ({
+              ...service,
+              observeActionExecutions: <E>(_: Identifiers.PipelineName, options?: CodePipeline.ListActionsOptions<E>) =>
+                Stream.execute(
+                  Effect.forEach([1, 2, 3], (n) =>
+                    options!.onMalformed!(
+                      new CodePipelineError.ResponseDecodeError({
+                        operation: "ListActionExecutions",
+                        payload: { n },
+                        issue: "is missing actionExecutionId",
+                        response
+                      })
+                    )
+                  )
+                )
+            }))
+          )
+          const summary = yield* SnapshotJob.run({
+            source,
+            pipelines: [name],
+            concurrency: 1,
+            batchSize: 10,
+            incremental: false
+          }).pipe(
+            Effect.provide(
+              Layer.provide(
+                malformedPage,
+                CodePipelineTest.layer({ pipelines: [{ name }], executions: [{ execution }] })
+              )
+            ),
+            Effect.provide(context)
+          )
+          assert.strictEqual(summary.rejected, 3)
+          const db = Context.get(context, Database.Database)
+          const kept = yield* Effect.promise(() =>
+            sql<{ payload_is_raw: boolean; body: string }>`
+              select payload_is_raw, convert_from(payload, 'UTF8') as body from rejected_response
+              where source = ${source} order by id
+            `.execute(db.kysely)
+          )
+          assert.deepStrictEqual(
+            kept.rows.map((r) => [r.payload_is_raw, r.body]),
+            [
+              [true, new TextDecoder().decode(page)],
+              [false, '{"n":2}'],
+              [false, '{"n":3}']
+            ]
+          )
+        }).pipe(Effect.scoped),
+      { timeout: 60_000 }
+    )
+
+    it.live(
+      "a run that the store fails for one pipeline while another runs is recorded as failed, with the error, not interrupted",
+      () =>
+        Effect.gen(function* () {
+          const context = yield* Layer.build(storeLayer(backend.database))
+          const source = freshSource()
+          const good = doc(executionId(), { pipelineName: "p-good", status: "Succeeded" })
+          const bad = doc(executionId(), { pipelineName: "p-bad", status: "Succeeded" })
+          const failing = Layer.effect(
+            SnapshotStore.SnapshotStore,
+            Effect.map(SnapshotStore.SnapshotStore, (store) => ({
+              ...store,
+              recordMany: (inputs: ReadonlyArray<SnapshotStore.RecordInput>) =>
+                inputs.some((i) => i.document.pipelineName === "p-bad")
+                  ? Effect.fail(
+                      new DatabaseError.DatabaseError({ operation: "record", message: "disk full", code: "53100" })
+                    )
+                  : store.recordMany(inputs)
+            }))
+          )
+          const error = yield* SnapshotJob.run({
+            source,
+            pipelines: [good.pipelineName, bad.pipelineName],
+            concurrency: 2,
+            batchSize: 10,
+            incremental: false
+          }).pipe(
+            Effect.provide(
+              CodePipelineTest.layer({
+                pipelines: [{ name: good.pipelineName }, { name: bad.pipelineName }],
+                executions: [{ execution: good }, { execution: bad }]
+              })
+            ),
+            Effect.provide(Layer.provide(failing, Layer.succeedContext(context))),
+            Effect.flip
+          )
+          assert.strictEqual(error._tag, "DatabaseError")
+          const store = Context.get(context, SnapshotStore.SnapshotStore)
+          const [last] = (yield* store.runs(5)).filter((r) => r.source === source)
+          assert.strictEqual(last!.outcome, "failed")
+          assert.include(last!.error ?? "", "disk full")
+        }).pipe(Effect.scoped),
+      { timeout: 60_000 }
     )
   })
 }

@@ -51,6 +51,8 @@ export class WatchFailed extends Schema.TaggedError<WatchFailed>()("WatchFailed"
   ticks: Schema.Number
 }) {
   override get message(): string {
-    return `all ${this.ticks} ticks failed (see the log)`
+    return this.ticks === 1
+      ? "the tick failed or was partial (see the log)"
+      : `all ${this.ticks} ticks failed or were partial (see the log)`
   }
 }

@@ -162,7 +162,8 @@ export const up = async (db: Kysely<any>): Promise<void> => {
     join action_state s on s.id = h.state_id
   `.execute(db)
 
-  // Every manual approval: who decided, when, after how long, and what they said.
+  // Every manual approval: who decided, when, after how long, and what they said. A failed approval
+  // with no approver was not rejected by anyone (it expired, or failed otherwise): its decision is 'failed'.
   await sql`
     create view approval as
     select source, pipeline_name, pipeline_execution_id, stage_name, action_name, action_execution_id,
@@ -172,7 +173,7 @@ export const up = async (db: Kysely<any>): Promise<void> => {
         as wait_seconds,
       case status
         when 'Succeeded' then 'approved'
-        when 'Failed' then 'rejected'
+        when 'Failed' then case when updated_by is null then 'failed' else 'rejected' end
         when 'InProgress' then 'pending'
         when 'Abandoned' then 'abandoned'
         else status
