@@ -1,7 +1,7 @@
-// Longer than most files here (~420 lines), on purpose: the snapshot job, one run and a watch,
+// Longer than most files here (~640 lines), on purpose: the snapshot job, one run and a watch,
 // with the types they take and give (options, progress, per-pipeline counts, summary, ticks). A
-// run's steps (list, fetch, record, count, report) share its counters and failure list; split
-// apart, each would need them passed in.
+// run's steps (list, fetch, record, fetch and record actions, count, report) share its counters,
+// failure list and kept responses; split apart, each would need them passed in.
 import {
   CodePipeline,
   type CodePipelineError,
