@@ -115,6 +115,7 @@ describe("output an attacker wrote into the store", () => {
       { maxLength: 8 }
     )
     .map((parts) => parts.join(""))
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
   const acts = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\p{Cf}/u
 
   it("tables and CSV on a terminal escape every control and format character (property)", () => {
