@@ -45,7 +45,11 @@ const endsOnSignal = new Set(["watch", "emulator"])
 const interruptedCode = () =>
   endsOnSignal.has(subcommand ?? "") ? 0 : signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1
 
-NodeRuntime.runMain(run(argv, debug).pipe(Effect.provide(NodeContext.layer)), {
+// `diff --snapshots 1 32`: a boolean flag takes a following 1 or 0 as its own value, which would
+// eat snapshot id 1. Given as `--snapshots=true`, it takes none, and both ids stay arguments.
+const args = subcommand === "diff" ? argv.map((arg) => (arg === "--snapshots" ? "--snapshots=true" : arg)) : argv
+
+NodeRuntime.runMain(run(args, debug).pipe(Effect.provide(NodeContext.layer)), {
   disableErrorReporting: true,
   disablePrettyLogger: true,
   teardown: (exit, onExit) =>

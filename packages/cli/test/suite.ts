@@ -181,6 +181,11 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       )
       assert.strictEqual(diff.code, 0, diff.stderr)
       assert.strictEqual(JSON.parse(diff.stdout)[0].path, "pipelineExecutionId")
+
+      // Snapshot 1, as the README writes it: the flag does not take the 1 as its own value.
+      const first = await run(["diff", "--snapshots", "1", "2", "-o", "json"], env)
+      assert.strictEqual(first.code, 0, first.stderr)
+      assert.isArray(JSON.parse(first.stdout))
     })
 
     it("actions, approvals, history and diff answer the audit questions from stored action executions", async () => {
@@ -218,7 +223,7 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
       const csv = await run(["actions", failed.e.pipelineExecutionId, "--source", "acts", "-o", "csv"], env)
       assert.strictEqual(
         csv.stdout.split("\n")[0],
-        "stage,action,status,start_time,last_update_time,provider,updated_by,error,summary,url,action_execution_id"
+        "stage,action,status,start_time,last_update_time,provider,updated_by,error,summary,url,log_stream,action_execution_id"
       )
 
       // The approval report of one pipeline: exactly the approvals the emulator decided or holds.
@@ -254,7 +259,7 @@ export const cliSuite = (backend: "pglite" | "postgres") => {
           .sort()
       )
       const none = await run(["approvals", "--pipeline", "no-such-pipeline", "--source", "acts"], env)
-      assert.strictEqual(none.stdout.trim(), "no approvals stored")
+      assert.match(none.stdout.trim(), /^no approvals stored for this selection/)
       const bad = await run(["approvals", "--since", "yesterday-ish", "--source", "acts"], env)
       assert.strictEqual(bad.code, 2)
 

@@ -31,7 +31,7 @@ export const actions = Command.make(
       }
       if (timeline.length === 0 && c.output === "table") {
         return yield* Console.log(
-          `no action executions stored for ${key.pipelineExecutionId} (snapshot and watch fetch them unless --no-actions)`
+          `no action executions stored for ${key.pipelineExecutionId} (snapshot and watch fetch them while CodePipeline still has the execution, unless --no-actions)`
         )
       }
       return yield* Output.print(c.output, actionRows(timeline))
@@ -53,12 +53,21 @@ export const approvals = Command.make(
   "approvals",
   {
     ...globalOptions,
-    pipeline: Options.text("pipeline").pipe(Options.withAlias("p"), Options.optional),
-    since: Options.text("since").pipe(
-      Options.withDescription("requested since: a duration back from now (90d, 12h) or a date (2026-06-01)"),
+    pipeline: Options.text("pipeline").pipe(
+      Options.withAlias("p"),
+      Options.withDescription("only this pipeline's approvals"),
       Options.optional
     ),
-    limit: Options.integer("limit").pipe(Options.withDefault(1000))
+    since: Options.text("since").pipe(
+      Options.withDescription(
+        "requested since: a duration back from now (90d, 12h) or a date (2026-06-01, UTC midnight)"
+      ),
+      Options.optional
+    ),
+    limit: Options.integer("limit").pipe(
+      Options.withDescription("at most this many, newest first"),
+      Options.withDefault(1000)
+    )
   },
   (c) =>
     Effect.gen(function* () {
@@ -81,7 +90,11 @@ export const approvals = Command.make(
           }))
         )
       }
-      if (rows.length === 0 && c.output === "table") return yield* Console.log("no approvals stored")
+      if (rows.length === 0 && c.output === "table") {
+        return yield* Console.log(
+          "no approvals stored for this selection (snapshot and watch collect them unless --no-actions)"
+        )
+      }
       return yield* Output.print(c.output, approvalRows(rows))
     })
 ).pipe(
@@ -89,6 +102,9 @@ export const approvals = Command.make(
     [
       "The approval audit report: every manual approval, newest first, with when it was requested and",
       "decided, how long it waited, the decision, who decided (the approver's ARN) and their comment.",
+      "Decisions: approved; rejected (failed, with an approver); failed (failed with no approver: it expired,",
+      "for one); pending (not decided yet); abandoned (the execution stopped or was superseded first).",
+      "Times are UTC. With -o csv, a cell a spreadsheet would run as a formula starts with a quote.",
       "",
       "Example: pipetrail approvals --pipeline payments-api --since 90d --output csv"
     ].join("\n")

@@ -83,6 +83,7 @@ export const actionRows = (states: ReadonlyArray<SnapshotStore.ActionSnapshot>):
     "error",
     "summary",
     "url",
+    "log_stream",
     "action_execution_id"
   ],
   rows: states.map(({ action }) => {
@@ -99,6 +100,7 @@ export const actionRows = (states: ReadonlyArray<SnapshotStore.ActionSnapshot>):
       error === undefined ? undefined : [error.code, error.message].filter(Boolean).join(": "),
       result?.externalExecutionSummary,
       result?.externalExecutionUrl,
+      result?.logStreamARN,
       action.actionExecutionId
     ]
   })
@@ -107,6 +109,7 @@ export const actionRows = (states: ReadonlyArray<SnapshotStore.ActionSnapshot>):
 /** The approval audit report as rows. */
 export const approvalRows = (approvals: ReadonlyArray<SnapshotStore.ApprovalRow>): Rows => ({
   columns: [
+    "source",
     "pipeline",
     "execution_id",
     "stage",
@@ -120,6 +123,7 @@ export const approvalRows = (approvals: ReadonlyArray<SnapshotStore.ApprovalRow>
     "url"
   ],
   rows: approvals.map((a) => [
+    a.source,
     a.pipelineName,
     a.pipelineExecutionId,
     a.stageName,
