@@ -4,7 +4,7 @@ import { ActionExecution, ExecutionDocument } from "@pipetrail/core"
 import { Database, SnapshotStore } from "@pipetrail/store"
 import { Effect, FastCheck as fc, Schema } from "effect"
 import { sql } from "kysely"
-import { backends, doc, executionId, freshSource, pipelineName, storeLayer } from "./utils.js"
+import { backends, batchesOf, doc, executionId, freshSource, pipelineName, storeLayer, writeScenario } from "./utils.js"
 
 // The contract for action executions is the executions' one: an action execution's stored history
 // equals the replay of all its observations sorted by (observedAt, content hash, run), each
@@ -47,21 +47,7 @@ const observation = fc.record({
   run: fc.constantFrom(null, 0, 1)
 })
 
-const scenario = fc.array(observation, { minLength: 1, maxLength: 14 }).chain((observations) =>
-  fc.record({
-    observations: fc.constant(observations),
-    order: fc.shuffledSubarray(
-      observations.map((_, i) => i),
-      { minLength: observations.length, maxLength: observations.length }
-    ),
-    batchSizes: fc.array(fc.integer({ min: 1, max: 4 }), {
-      minLength: observations.length,
-      maxLength: observations.length
-    }),
-    writers: fc.array(fc.nat(3), { minLength: observations.length, maxLength: observations.length }),
-    retried: fc.array(fc.boolean(), { minLength: observations.length, maxLength: observations.length })
-  })
-)
+const scenario = writeScenario(observation)
 
 type Scenario = typeof scenario extends fc.Arbitrary<infer A> ? A : never
 
@@ -154,8 +140,9 @@ for (const backend of backends) {
             const store = yield* SnapshotStore.SnapshotStore
             const db = yield* Database.Database
             const runs = [yield* store.startRun("action-test", {}), yield* store.startRun("action-test", {})]
-            const check = ({ observations, order, batchSizes, writers, retried }: Scenario) =>
+            const check = (written: Scenario) =>
               Effect.gen(function* () {
+                const { observations, retried } = written
                 const e1 = executionId()
                 const e2 = executionId()
                 const keys = [
@@ -175,12 +162,7 @@ for (const backend of backends) {
                     ...(o.run === null ? {} : { runId: runs[o.run]! })
                   })
                 )
-                const batches: Array<{ writer: number; items: Array<SnapshotStore.ActionRecordInput> }> = []
-                for (let i = 0, b = 0; i < order.length; b++) {
-                  const size = batchSizes[b]!
-                  batches.push({ writer: writers[b]!, items: order.slice(i, i + size).map((j) => inputs[j]!) })
-                  i += size
-                }
+                const batches = batchesOf(written, inputs)
                 const results = yield* Effect.forEach(
                   [0, 1, 2, 3].map((w) => batches.filter((b) => b.writer === w)),
                   (mine) => Effect.forEach(mine, (batch) => store.recordActions(batch.items)),

@@ -4,7 +4,16 @@ import { ExecutionDocument } from "@pipetrail/core"
 import { Database, Migrations, SnapshotStore, StoreCheck } from "@pipetrail/store"
 import { Context, Effect, FastCheck as fc, Layer, Option } from "effect"
 import { sql } from "kysely"
-import { backends, doc, executionId, freshSource, storeLayer } from "./utils.js"
+import {
+  backends,
+  batchesOf,
+  doc,
+  executionId,
+  freshSource,
+  storeLayer,
+  type WriteScenario,
+  writeScenario
+} from "./utils.js"
 
 // The store's contract: an execution's stored history equals the history obtained by applying all
 // of its observations sorted by (observedAt, content hash, run), each distinct observation once,
@@ -34,30 +43,9 @@ const observation = fc.record({
   run: fc.constantFrom(null, 0, 1)
 })
 
-const scenario = fc.array(observation, { minLength: 1, maxLength: 14 }).chain((observations) =>
-  fc.record({
-    observations: fc.constant(observations),
-    // The order they are written in, the batches, and which writer writes each batch.
-    order: fc.shuffledSubarray(
-      observations.map((_, i) => i),
-      { minLength: observations.length, maxLength: observations.length }
-    ),
-    batchSizes: fc.array(fc.integer({ min: 1, max: 4 }), {
-      minLength: observations.length,
-      maxLength: observations.length
-    }),
-    writers: fc.array(fc.nat(3), { minLength: observations.length, maxLength: observations.length }),
-    retried: fc.array(fc.boolean(), { minLength: observations.length, maxLength: observations.length })
-  })
-)
+const scenario = writeScenario(observation)
 
-interface Scenario {
-  readonly observations: ReadonlyArray<Observation>
-  readonly order: ReadonlyArray<number>
-  readonly batchSizes: ReadonlyArray<number>
-  readonly writers: ReadonlyArray<number>
-  readonly retried: ReadonlyArray<boolean>
-}
+type Scenario = WriteScenario<Observation>
 
 interface State {
   readonly hash: string
@@ -163,8 +151,9 @@ for (const backend of backends) {
             const store = yield* SnapshotStore.SnapshotStore
             const db = yield* Database.Database
             const runs = [yield* store.startRun("order-test", {}), yield* store.startRun("order-test", {})]
-            const check = ({ observations, order, batchSizes, writers, retried }: Scenario) =>
+            const check = (written: Scenario) =>
               Effect.gen(function* () {
+                const { observations, retried } = written
                 const ids = [executionId(), executionId(), executionId()]
                 const contents = ids.map(variants)
                 const base = Date.UTC(2026, 5, 1, 10)
@@ -200,12 +189,7 @@ for (const backend of backends) {
                 // The same observations, shuffled, cut into batches and spread over concurrent writers.
                 const source = freshSource()
                 const inputs = inputsFor(source)
-                const batches: Array<{ writer: number; items: Array<SnapshotStore.RecordInput> }> = []
-                for (let i = 0, b = 0; i < order.length; b++) {
-                  const size = batchSizes[b]!
-                  batches.push({ writer: writers[b]!, items: order.slice(i, i + size).map((j) => inputs[j]!) })
-                  i += size
-                }
+                const batches = batchesOf(written, inputs)
                 const byWriter = [0, 1, 2, 3].map((w) => batches.filter((b) => b.writer === w))
                 yield* Effect.forEach(
                   byWriter,

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { ExecutionDocument, Identifiers } from "@pipetrail/core"
 import { Database, SnapshotStore } from "@pipetrail/store"
-import { Effect, Either, Layer, Redacted } from "effect"
+import { Effect, Either, FastCheck as fc, Layer, Redacted } from "effect"
 import pg from "pg"
 
 const ci = process.env.CI === "true" || process.env.CI === "1"
@@ -112,3 +112,39 @@ export const doc = (id: string, patch: Record<string, unknown> = {}): ExecutionD
 
 /** A pipeline name, branded as the store takes it (a bad one throws). */
 export const pipelineName = (name: string) => Identifiers.PipelineName.make(name)
+
+/** How a test writes generated observations: in what order, cut into which batches, by which of 4 writers, which batches again. */
+export interface WriteScenario<O> {
+  readonly observations: ReadonlyArray<O>
+  readonly order: ReadonlyArray<number>
+  readonly batchSizes: ReadonlyArray<number>
+  readonly writers: ReadonlyArray<number>
+  readonly retried: ReadonlyArray<boolean>
+}
+
+/** 1–14 generated observations with a write order, batch sizes (1–4), writers (0–3) and retried batches. */
+export const writeScenario = <O>(observation: fc.Arbitrary<O>): fc.Arbitrary<WriteScenario<O>> =>
+  fc.array(observation, { minLength: 1, maxLength: 14 }).chain((observations) => {
+    const each = { minLength: observations.length, maxLength: observations.length }
+    return fc.record({
+      observations: fc.constant(observations),
+      order: fc.shuffledSubarray(
+        observations.map((_, i) => i),
+        each
+      ),
+      batchSizes: fc.array(fc.integer({ min: 1, max: 4 }), each),
+      writers: fc.array(fc.nat(3), each),
+      retried: fc.array(fc.boolean(), each)
+    })
+  })
+
+/** The scenario's inputs cut into its batches, in its order, each with its writer. */
+export const batchesOf = <A>(scenario: WriteScenario<unknown>, inputs: ReadonlyArray<A>) => {
+  const batches: Array<{ writer: number; items: Array<A> }> = []
+  for (let i = 0, b = 0; i < scenario.order.length; b++) {
+    const size = scenario.batchSizes[b]!
+    batches.push({ writer: scenario.writers[b]!, items: scenario.order.slice(i, i + size).map((j) => inputs[j]!) })
+    i += size
+  }
+  return batches
+}
