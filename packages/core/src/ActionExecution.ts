@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { type Either, type ParseResult, Schema } from "effect"
 import * as Canonical from "./Canonical.js"
 import {
   ActionExecutionId,
@@ -146,6 +146,13 @@ export const ActionExecution = Schema.Struct({
 export interface ActionExecution extends Schema.Schema.Type<typeof ActionExecution> {}
 /** The JSON form of `ActionExecution` (timestamps as ISO 8601 strings). */
 export type Encoded = Schema.Schema.Encoded<typeof ActionExecution>
+
+/**
+ * Decodes a stored or received action execution (its JSON form or the wire's), keeping fields this
+ * schema does not know; fails with a `ParseError` listing every issue.
+ */
+export const decode: (input: unknown) => Either.Either<ActionExecution, ParseResult.ParseError> =
+  Schema.decodeUnknownEither(ActionExecution, { errors: "all", onExcessProperty: "preserve" })
 
 /** Encodes an action execution to its JSON form (ISO timestamps), keeping fields this schema does not know. */
 export const encode: (action: ActionExecution) => Encoded = Schema.encodeSync(ActionExecution, {

@@ -169,50 +169,45 @@ export interface CodePipelineConfig {
 
 const decodeOptions: SchemaAST.ParseOptions = { errors: "all", onExcessProperty: "preserve" }
 
-/** A payload nested deeper than any CodePipeline response is refused before it is walked. */
-const tooDeep = (payload: unknown): Either.Either<never, ParseResult.ParseError> | undefined =>
-  Canonical.deeperThan(payload, Canonical.maxDepth)
-    ? Either.left(
-        new ParseResult.ParseError({
-          issue: new ParseResult.Type(
-            Schema.Unknown.ast,
-            payload,
-            `the response nests deeper than ${Canonical.maxDepth} levels`
-          )
-        })
-      )
-    : undefined
-
-/** Whether any object in `value` has an own member named `__proto__` (JSON.parse makes one such member). */
-const hasProtoMember = (value: unknown): boolean => {
-  const stack: Array<unknown> = [value]
+/**
+ * Why a payload is refused before it is decoded, if it is: it nests deeper than any CodePipeline
+ * response (`Canonical.maxDepth`), or it has a member named `__proto__`. Decoding copies members
+ * onto a new object, where that one would become its prototype, and a prototype's fields read like
+ * the object's own (a forged approver) while serializing without it; no CodePipeline shape has such
+ * a member. One walk, which stops at the first refusal; the payload is then kept with its bytes.
+ */
+const refusal = (payload: unknown): string | undefined => {
+  const stack: Array<readonly [unknown, number]> = [[payload, 1]]
   while (stack.length > 0) {
-    const next = stack.pop()
-    if (typeof next !== "object" || next === null) continue
-    if (!Array.isArray(next) && Object.hasOwn(next, "__proto__")) return true
-    for (const item of Object.values(next)) stack.push(item)
+    const [value, level] = stack.pop()!
+    if (value === null || typeof value !== "object" || value instanceof Date) continue
+    if (level > Canonical.maxDepth) return `the response nests deeper than ${Canonical.maxDepth} levels`
+    if (!Array.isArray(value) && Object.hasOwn(value, "__proto__")) {
+      return "the response has a member named __proto__, which no CodePipeline shape has"
+    }
+    for (const item of Object.values(value)) stack.push([item, level + 1])
   }
-  return false
+  return undefined
 }
 
-/**
- * A payload with a member named `__proto__` is refused before it is decoded: decoding copies
- * members onto a new object, where that one would become its prototype, and a prototype's fields
- * read like the object's own (a forged approver) while serializing without it. No CodePipeline
- * shape has such a member; the payload is kept as rejected, with its bytes.
- */
-const protoMember = (payload: unknown): Either.Either<never, ParseResult.ParseError> | undefined =>
-  hasProtoMember(payload)
-    ? Either.left(
-        new ParseResult.ParseError({
-          issue: new ParseResult.Type(
-            Schema.Unknown.ast,
-            payload,
-            "the response has a member named __proto__, which no CodePipeline shape has"
-          )
-        })
-      )
-    : undefined
+/** `refusal` as a parse error, if there is one. */
+const refused = (payload: unknown): Either.Either<never, ParseResult.ParseError> | undefined => {
+  const issue = refusal(payload)
+  return issue === undefined
+    ? undefined
+    : Either.left(new ParseResult.ParseError({ issue: new ParseResult.Type(Schema.Unknown.ast, payload, issue) }))
+}
+
+/** A response of the request in `context` that does not decode, kept with its bytes when it has them. */
+const decodeError = (context: RequestContext, payload: unknown, issue: string, response: RawResponse | undefined) =>
+  new ResponseDecodeError({
+    operation: context.operation,
+    ...(context.pipelineName === undefined ? {} : { pipelineName: context.pipelineName }),
+    ...(context.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: context.pipelineExecutionId }),
+    payload,
+    issue,
+    ...(response === undefined ? {} : { response })
+  })
 
 const formatIssue = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
 
@@ -321,20 +316,8 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
     const decodeWith = <A, I>(schema: Schema.Schema<A, I>, context: RequestContext) => {
       const decode = Schema.decodeUnknownEither(schema, decodeOptions)
       return (payload: unknown, response: RawResponse | undefined): Effect.Effect<A, ResponseDecodeError> =>
-        Either.match(tooDeep(payload) ?? protoMember(payload) ?? decode(payload), {
-          onLeft: (error) =>
-            Effect.fail(
-              new ResponseDecodeError({
-                operation: context.operation,
-                ...(context.pipelineName === undefined ? {} : { pipelineName: context.pipelineName }),
-                ...(context.pipelineExecutionId === undefined
-                  ? {}
-                  : { pipelineExecutionId: context.pipelineExecutionId }),
-                payload,
-                issue: formatIssue(error),
-                ...(response === undefined ? {} : { response })
-              })
-            ),
+        Either.match(refused(payload) ?? decode(payload), {
+          onLeft: (error) => Effect.fail(decodeError(context, payload, formatIssue(error), response)),
           onRight: Effect.succeed
         })
     }
@@ -356,17 +339,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
       { readonly items: ReadonlyArray<unknown>; readonly next: Option.Option<Option.Option<string>> },
       ResponseDecodeError
     > => {
-      const malformed = (issue: string) =>
-        Effect.fail(
-          new ResponseDecodeError({
-            operation: context.operation,
-            ...(context.pipelineName === undefined ? {} : { pipelineName: context.pipelineName }),
-            ...(context.pipelineExecutionId === undefined ? {} : { pipelineExecutionId: context.pipelineExecutionId }),
-            payload: body,
-            issue,
-            ...(response === undefined ? {} : { response })
-          })
-        )
+      const malformed = (issue: string) => Effect.fail(decodeError(context, body, issue, response))
       const fields =
         typeof body === "object" && body !== null && !Array.isArray(body)
           ? (body as Record<string, unknown>)
@@ -458,14 +431,7 @@ export const make = (config: CodePipelineConfig = {}): Effect.Effect<CodePipelin
         const receivedAt = yield* Clock.currentTimeMillis
         const payload = bodyOf(output, raw) as { pipelineExecution?: unknown }
         if (typeof payload !== "object" || payload === null || payload.pipelineExecution === undefined) {
-          return yield* new ResponseDecodeError({
-            operation: context.operation,
-            pipelineName: name,
-            pipelineExecutionId: id,
-            payload,
-            issue: "the response has no pipelineExecution",
-            ...(raw === undefined ? {} : { response: raw })
-          })
+          return yield* decodeError(context, payload, "the response has no pipelineExecution", raw)
         }
         const value = yield* decodeExecution(context, raw)(yield* sameExecution(context, payload, raw))
         return { value, observedAt: new Date(receivedAt) }

@@ -246,6 +246,12 @@ export const run = (
         )
       )
 
+    /** A response CodePipeline sent that does not decode or is about something else is kept; any other error is a failure. */
+    const keepOrFail = (error: { readonly _tag: string }, failure: () => Failure) => {
+      const rejected = rejectionOf(error)
+      return rejected !== undefined ? reject(rejected) : fail(failure())
+    }
+
     const headsByPipeline = new Map<string, Map<string, SnapshotStore.Head>>()
 
     /**
@@ -301,18 +307,15 @@ export const run = (
                 retryTransient(store.markActionsSynced(options.source, { pipelineName, ...execution }))
               )
             }
-            const rejected = rejectionOf(error)
-            return rejected !== undefined
-              ? reject(rejected)
-              : fail({
-                  pipelineName,
-                  pipelineExecutionId: execution.pipelineExecutionId,
-                  error: error._tag,
-                  message:
-                    error._tag === "AccessDeniedError" && error.reason === "AccessDenied"
-                      ? `actions: ${error.message} (grant codepipeline:ListActionExecutions, or pass --no-actions)`
-                      : `actions: ${error.message}`
-                })
+            return keepOrFail(error, () => ({
+              pipelineName,
+              pipelineExecutionId: execution.pipelineExecutionId,
+              error: error._tag,
+              message:
+                error._tag === "AccessDeniedError" && error.reason === "AccessDenied"
+                  ? `actions: ${error.message} (grant codepipeline:ListActionExecutions, or pass --no-actions)`
+                  : `actions: ${error.message}`
+            }))
           }
         )
       )
@@ -371,17 +374,12 @@ export const run = (
               }),
               Effect.catchAll((error) => {
                 // A response that is malformed or about another execution is kept, never stored as this one.
-                const rejected = rejectionOf(error)
-                return (
-                  rejected !== undefined
-                    ? reject(rejected)
-                    : fail({
-                        pipelineName,
-                        pipelineExecutionId: summary.pipelineExecutionId,
-                        error: error._tag,
-                        message: error.message
-                      })
-                ).pipe(Effect.as(undefined))
+                return keepOrFail(error, () => ({
+                  pipelineName,
+                  pipelineExecutionId: summary.pipelineExecutionId,
+                  error: error._tag,
+                  message: error.message
+                })).pipe(Effect.as(undefined))
               })
             ),
           { concurrency: options.concurrency }
@@ -426,36 +424,32 @@ export const run = (
           Effect.gen(function* () {
             if (!withActions) return
             // Actions of executions that changed or have not ended; of the others, those not fetched yet.
-            const settledHere = batch.filter(
-              ({ document }, i) => results[i]!.outcome === "unchanged" && PipelineExecution.isTerminal(document.status)
-            )
+            // Each recorded execution with its status: the result says what was stored, under which hash.
+            const recorded = results.map((result, i) => ({
+              result,
+              ended: PipelineExecution.isTerminal(batch[i]!.document.status)
+            }))
             const pending = yield* retryTransient(
               store.actionsPending(
                 options.source,
-                settledHere.map(({ document }) => ({
-                  pipelineName: document.pipelineName,
-                  pipelineExecutionId: document.pipelineExecutionId
-                }))
+                recorded
+                  .filter(({ result, ended }) => result.outcome === "unchanged" && ended)
+                  .map(({ result }) => result)
               )
             )
-            const wanted = batch.filter(
-              ({ document }, i) =>
-                results[i]!.outcome === "new" ||
-                !PipelineExecution.isTerminal(document.status) ||
-                pending.has(`${document.pipelineName}/${document.pipelineExecutionId}`)
-            )
+            const wanted = recorded
+              .filter(
+                ({ result, ended }) =>
+                  result.outcome === "new" ||
+                  !ended ||
+                  pending.has(`${result.pipelineName}/${result.pipelineExecutionId}`)
+              )
+              .map(({ result }) => result)
             yield* Effect.forEach(
               wanted,
-              ({ document }) => {
-                synced.add(document.pipelineExecutionId)
-                return syncActions(
-                  pipelineName,
-                  {
-                    pipelineExecutionId: document.pipelineExecutionId,
-                    contentHash: ExecutionDocument.contentHash(document)
-                  },
-                  mine
-                )
+              ({ pipelineExecutionId, contentHash }) => {
+                synced.add(pipelineExecutionId)
+                return syncActions(pipelineName, { pipelineExecutionId, contentHash }, mine)
               },
               { concurrency: options.concurrency, discard: true }
             )
@@ -493,12 +487,7 @@ export const run = (
           // (a listing page that does not decode is kept as rejected).
           (error): error is CodePipelineError.ListExecutionsError =>
             !(error instanceof DatabaseError.DatabaseError || error instanceof SnapshotStore.InvalidObservationError),
-          (error) => {
-            const rejected = rejectionOf(error)
-            return rejected !== undefined
-              ? reject(rejected)
-              : fail({ pipelineName, error: error._tag, message: error.message })
-          }
+          (error) => keepOrFail(error, () => ({ pipelineName, error: error._tag, message: error.message }))
         ),
         Effect.zipRight(
           Effect.suspend(() => {

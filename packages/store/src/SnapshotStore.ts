@@ -53,6 +53,8 @@ export interface RecordResult {
   readonly outcome: "new" | "unchanged"
   readonly snapshotId: number
   readonly seq: number
+  /** The content hash of what was recorded (the canonical JSON's SHA-256). */
+  readonly contentHash: string
 }
 
 /** One stored state of an execution. */

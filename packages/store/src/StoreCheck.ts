@@ -7,11 +7,12 @@
  * state was observed and each head is its action execution's latest observation.
  */
 import { ActionExecution, Canonical, ExecutionDocument } from "@pipetrail/core"
-import { Effect, Either, Schema } from "effect"
+import { Effect, Either } from "effect"
 import { type Kysely, type RawBuilder, sql } from "kysely"
 import { Database } from "./Database.js"
 import type { DatabaseError } from "./DatabaseError.js"
 import type { Tables } from "./DatabaseSchema.js"
+import { storedDocument } from "./internal/observation.js"
 
 /** One check and what it found: `problems` is 0 when it holds; `skipped` says why it could not run. */
 export interface CheckResult {
@@ -237,8 +238,6 @@ const invariants: ReadonlyArray<Check> = [
   ]
 ]
 
-const decodeAction = Schema.decodeUnknownEither(ActionExecution.ActionExecution, { onExcessProperty: "preserve" })
-
 /**
  * Every stored document of `table` decodes and hashes to its `content_hash` (`hashOf` gives the
  * hash of a decoded document, or undefined when it does not decode). Read 1,000 rows at a time.
@@ -260,9 +259,7 @@ const hashCheck =
       if (rows.length === 0) break
       for (const row of rows) {
         checked += 1
-        const raw =
-          row.document_raw === null ? row.document : JSON.parse(Buffer.from(row.document_raw).toString("utf8"))
-        if (hashOf(raw) !== row.content_hash) {
+        if (hashOf(storedDocument(row)) !== row.content_hash) {
           problems += 1
           if (bad.length < 5) bad.push(String(row.id))
         }
@@ -283,7 +280,7 @@ const hashes = hashCheck("execution_snapshot", "snapshots", (raw) =>
 )
 
 const actionHashes = hashCheck("action_state", "action states", (raw) =>
-  Either.match(decodeAction(raw), { onLeft: () => undefined, onRight: ActionExecution.contentHash })
+  Either.match(ActionExecution.decode(raw), { onLeft: () => undefined, onRight: ActionExecution.contentHash })
 )
 
 /** Runs every check on the store in context; a problem is reported, not raised. Fails only if the database does. */

@@ -10,14 +10,14 @@
  * forward in observation order. So no write rewrites another, and there is nothing to re-sort.
  */
 import { ActionExecution, Canonical, Identifiers } from "@pipetrail/core"
-import { Effect, Either, Schema } from "effect"
+import { Effect, Either } from "effect"
 import { sql, type Transaction } from "kysely"
 import type { DatabaseService } from "../Database.js"
 import type { Tables } from "../DatabaseSchema.js"
 import type { ActionRecordResult, ActionSnapshot, ApprovalFilter, ApprovalRow } from "../SnapshotStore.js"
 import { StoredDocumentError } from "./errors.js"
 import type { ActionPending } from "./intake.js"
-import { clean, compareMoments, toDate, toNumber, toNumberOrNull } from "./observation.js"
+import { clean, compareMoments, storedDocument, toDate, toNumber, toNumberOrNull } from "./observation.js"
 
 /** An action execution's identity as one string. */
 const keyOf = (p: { source: string; pipelineName: string; action: ActionExecution.ActionExecution }) =>
@@ -26,6 +26,8 @@ const keyOf = (p: { source: string; pipelineName: string; action: ActionExecutio
 interface Prepared extends ActionPending {
   readonly index: number
   readonly key: string
+  /** Its content's identity: the action execution's key and the content hash (`rowKey` of its row). */
+  readonly contentKey: string
   readonly json: string
   /**
    * The document as stored (the canonical JSON, parsed): the typed columns are read from it, so they
@@ -38,13 +40,16 @@ interface Prepared extends ActionPending {
 
 const prepare = (item: ActionPending, index: number): Prepared => {
   const json = ActionExecution.canonicalJson(item.action)
+  const key = keyOf(item)
+  const hash = Canonical.sha256(json)
   return {
     ...item,
     index,
-    key: keyOf(item),
+    key,
+    contentKey: `${key}#${hash}`,
     json,
     doc: JSON.parse(json) as ActionExecution.Encoded,
-    hash: Canonical.sha256(json),
+    hash,
     hasNul: json.includes("\\u0000")
   }
 }
@@ -59,10 +64,9 @@ export const writeActions = async (
   pending: ReadonlyArray<ActionPending>
 ): Promise<Array<ActionRecordResult>> => {
   const items = pending.map(prepare)
-  const byKeyHash = new Map<string, Prepared>()
-  for (const item of items)
-    if (!byKeyHash.has(`${item.key}#${item.hash}`)) byKeyHash.set(`${item.key}#${item.hash}`, item)
-  const contents = [...byKeyHash.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, item]) => item)
+  const byContent = new Map<string, Prepared>()
+  for (const item of items) if (!byContent.has(item.contentKey)) byContent.set(item.contentKey, item)
+  const contents = [...byContent.values()].sort((a, b) => (a.contentKey < b.contentKey ? -1 : 1))
   const c = <A>(f: (r: Prepared) => A) => contents.map(f)
   const a = (r: Prepared) => r.doc
   const inserted = await sql<StateKeyRow>`
@@ -128,19 +132,12 @@ export const writeActions = async (
   `.execute(trx)
   const stateOf = new Map<string, number>()
   for (const row of ids.rows) stateOf.set(rowKey(row), toNumber(row.id))
-  const pgKey = (r: Prepared) =>
-    rowKey({
-      source: r.source,
-      pipeline_name: r.pipelineName,
-      pipeline_execution_id: r.action.pipelineExecutionId,
-      action_execution_id: clean(r.action.actionExecutionId)!,
-      content_hash: r.hash
-    })
-  const stateIdOf = (r: Prepared) => {
-    const id = stateOf.get(pgKey(r))
+  const stateIds = items.map((r) => {
+    const id = stateOf.get(r.contentKey)
     if (id === undefined) throw new Error(`action state of ${r.key} (content ${r.hash}) was not stored`)
     return id
-  }
+  })
+  const stateIdOf = (r: Prepared) => stateIds[r.index]!
 
   const observations = [
     ...new Map(items.map((r) => [`${stateIdOf(r)}#${r.observedAt.getTime()}#${r.runId ?? 0}`, r])).values()
@@ -162,7 +159,7 @@ export const writeActions = async (
   const lastOf = new Map<string, Prepared>()
   for (const item of items) {
     const seen = lastOf.get(item.key)
-    if (seen === undefined || compareMoments(toMoment(item), toMoment(seen)) > 0) lastOf.set(item.key, item)
+    if (seen === undefined || compareMoments(item, seen) > 0) lastOf.set(item.key, item)
   }
   const heads = [...lastOf.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([, item]) => item)
   await sql`
@@ -187,9 +184,8 @@ export const writeActions = async (
 
   const counted = new Set<string>()
   return items.map((r) => {
-    const k = pgKey(r)
-    const isNew = fresh.has(k) && !counted.has(k)
-    counted.add(k)
+    const isNew = fresh.has(r.contentKey) && !counted.has(r.contentKey)
+    counted.add(r.contentKey)
     return {
       pipelineExecutionId: r.action.pipelineExecutionId,
       actionExecutionId: r.action.actionExecutionId,
@@ -208,13 +204,9 @@ type StateKeyRow = {
   content_hash: string
 }
 
-/** A stored content's identity: its action execution (as stored) and its hash. */
+/** A stored content's identity, as `Prepared.contentKey` spells it: its action execution (as stored) and its hash. */
 const rowKey = (r: Omit<StateKeyRow, "id">) =>
   `${JSON.stringify([r.source, r.pipeline_name, r.pipeline_execution_id, r.action_execution_id])}#${r.content_hash}`
-
-const toMoment = (r: Prepared) => ({ observedAt: r.observedAt, hash: r.hash, runId: r.runId })
-
-const decodeAction = Schema.decodeUnknownEither(ActionExecution.ActionExecution, { onExcessProperty: "preserve" })
 
 type ActionRow = {
   source: string
@@ -231,11 +223,8 @@ type ActionRow = {
 
 const toActionSnapshot = (row: ActionRow): Effect.Effect<ActionSnapshot, StoredDocumentError> => {
   const id = toNumber(row.state_id)
-  const raw =
-    row.document_raw === null || row.document_raw === undefined
-      ? row.document
-      : JSON.parse(Buffer.from(row.document_raw).toString("utf8"))
-  return Either.match(decodeAction(raw), {
+  const raw = storedDocument(row)
+  return Either.match(ActionExecution.decode(raw), {
     onLeft: (error) =>
       Effect.fail(
         new StoredDocumentError({

@@ -12,6 +12,7 @@ export interface Recorded {
   readonly outcome: "new" | "unchanged"
   readonly snapshotId: number
   readonly seq: number
+  readonly contentHash: string
 }
 
 /** One observation to write. */
@@ -66,6 +67,15 @@ const iso = (date: Date | undefined) => (date === undefined ? null : date.toISOS
 export const toNumber = (value: unknown): number => (typeof value === "number" ? value : Number(value))
 export const toNumberOrNull = (value: unknown): number | null => (value === null ? null : toNumber(value))
 export const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)))
+
+/**
+ * A stored document as it was written: `document_raw`'s exact bytes when the row has them (the
+ * document held a NUL, which jsonb cannot), else the `document` column.
+ */
+export const storedDocument = (row: { readonly document: unknown; readonly document_raw?: Uint8Array | null }) =>
+  row.document_raw === null || row.document_raw === undefined
+    ? row.document
+    : (JSON.parse(Buffer.from(row.document_raw).toString("utf8")) as unknown)
 
 export const prepare = (item: Pending, index: number): Prepared => {
   const json = ExecutionDocument.canonicalJson(item.document)

@@ -4,11 +4,9 @@ import { sql } from "kysely"
 import type { DatabaseService } from "../Database.js"
 import type { ExecutionKey, ListFilter, Snapshot, Source } from "../SnapshotStore.js"
 import { ambiguous, notStored, SnapshotNotFoundError, StoredDocumentError } from "./errors.js"
-import { toDate, toNumber } from "./observation.js"
+import { storedDocument, toDate, toNumber } from "./observation.js"
 
 // The store's reads: history, latest states, lists, snapshots, diffs and heads.
-
-const bytesToString = (value: unknown): string => Buffer.from(value as Uint8Array).toString("utf8")
 
 type SnapshotRow = {
   id: string | number
@@ -42,7 +40,7 @@ const snapshotColumns = [
 
 const toSnapshot = (row: SnapshotRow): Effect.Effect<Snapshot, StoredDocumentError> => {
   const id = toNumber(row.id)
-  const raw = row.document_raw === null ? row.document : JSON.parse(bytesToString(row.document_raw))
+  const raw = storedDocument(row)
   return Either.match(ExecutionDocument.decode(raw), {
     onLeft: (error) =>
       Effect.fail(

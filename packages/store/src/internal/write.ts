@@ -161,7 +161,8 @@ export const writeBatch = async (
       pipelineExecutionId: item.document.pipelineExecutionId,
       outcome,
       snapshotId,
-      seq
+      seq,
+      contentHash: item.hash
     }
   }
 
